@@ -1,0 +1,43 @@
+# cohortkit — the two commands a newcomer needs are `make report` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+EXTRAS ?= dev
+DATA   ?=
+
+.PHONY: help install test report lab bench shop workshop clean
+
+help:
+	@echo "make report   execute every notebook on bundled data and render HTML into reports/"
+	@echo "make test     run the test suite"
+	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make bench    run the benchmarks and write benchmarks/RESULTS.md"
+	@echo "make shop     regenerate the bundled simulated shop data from its seed"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cohortkit)"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+report: $(STAMP)
+	$(BIN)/python -m cohortkit._report --notebooks notebooks --out reports $(if $(DATA),--data "$(DATA)",)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+shop: $(STAMP)
+	$(BIN)/python -m cohortkit.simulate --write data/shop
+
+clean:
+	rm -rf reports .pytest_cache
