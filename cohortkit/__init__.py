@@ -48,6 +48,8 @@ _LAZY: dict[str, str] = {
     "reallocate": "value",
     "kpi_tree": "value",
     "lead_scores": "value",
+    # privacy
+    "pseudonymize": "privacy",
     # style, glossary
     "set_style": "style",
     "glossary": "style",
@@ -64,6 +66,7 @@ _SUBMODULES = {
     "style",
     "workshop",
     "sources",
+    "privacy",
 }
 
 __all__ = sorted(

@@ -40,7 +40,7 @@ def data_path(*parts: str) -> Path:
     )
 
 
-def load_cdnow(sample: bool = False) -> pd.DataFrame:
+def load_cdnow(sample: bool = False, *, pseudonymize: bool = False, salt: str | None = None) -> pd.DataFrame:
     """Load the CDNOW transaction log (real data, offline).
 
     The CDNOW data set follows the 23,570 customers who made their first purchase at the online music
@@ -58,6 +58,11 @@ def load_cdnow(sample: bool = False) -> pd.DataFrame:
         ``False``: the full log, 69,659 transactions by 23,570 customers.
         ``True``: the 1/10 sample used in the BG/NBD and Gamma-Gamma papers, 6,919 transactions by
         2,357 customers (customer ids are the master-file ids).
+    pseudonymize : bool, default False
+        Replace ``customer_id`` with a salted hash (see :func:`cohortkit.pseudonymize`), for reports
+        that will be shared.
+    salt : str, optional
+        The secret salt for ``pseudonymize`` (default ``$COHORTKIT_SALT`` or a per-session salt).
 
     Returns
     -------
@@ -93,6 +98,10 @@ def load_cdnow(sample: bool = False) -> pd.DataFrame:
         parse_dates=["date"],
     )
     frame["date"] = frame["date"].astype("datetime64[ns]")
+    if pseudonymize:
+        from .privacy import pseudonymize as _pseudonymize
+
+        frame = _pseudonymize(frame, "customer_id", salt=salt)
     return frame
 
 
