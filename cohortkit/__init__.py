@@ -48,6 +48,8 @@ _LAZY: dict[str, str] = {
     "reallocate": "value",
     "kpi_tree": "value",
     "lead_scores": "value",
+    # engine
+    "to_pandas": "_engine",
     # privacy
     "pseudonymize": "privacy",
     # style, glossary

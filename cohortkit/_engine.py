@@ -33,6 +33,7 @@ __all__ = [
     "as_table",
     "prepare",
     "execute",
+    "to_pandas",
     "get_backend",
     "literal_timestamp",
     "TIME_UNITS",
@@ -352,6 +353,20 @@ def execute(expr: ir.Expr, *, backend_of: ir.Expr | None = None) -> pd.DataFrame
     if not isinstance(result, pd.DataFrame):
         result = pd.DataFrame(result)
     return result
+
+
+def to_pandas(expr: ir.Expr) -> pd.DataFrame:
+    """Run an Ibis expression returned by cohortkit (e.g. :func:`cohortkit.sources.ga4_events`).
+
+    Examples
+    --------
+    >>> import ibis
+    >>> to_pandas(ibis.memtable({"a": [1, 2]}).mutate(b=ibis._.a * 10))
+       a   b
+    0  1  10
+    1  2  20
+    """
+    return execute(expr)
 
 
 def literal_timestamp(value: Any, *, argument: str) -> ibis.expr.types.TimestampScalar | None:
