@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= dev
+comma  := ,
+STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 DATA   ?=
 
 .PHONY: help install test report lab bench shop workshop clean
@@ -14,6 +15,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "make shop     regenerate the bundled simulated shop data from its seed"
+	@echo "make workshop build attendee and instructor notebooks into workshop/"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,5 +41,8 @@ bench: $(STAMP)
 shop: $(STAMP)
 	$(BIN)/python -m cohortkit.simulate --write data/shop
 
+workshop: $(STAMP)
+	$(BIN)/python -m cohortkit.workshop --notebooks notebooks --out workshop
+
 clean:
-	rm -rf reports .pytest_cache
+	rm -rf reports build workshop .pytest_cache

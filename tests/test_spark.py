@@ -1,0 +1,95 @@
+"""The same cohortkit calls on Spark (Ibis PySpark backend, local mode) equal the DuckDB results.
+
+Needs the ``spark`` extra (pyspark) and Java 17. Skipped locally when pyspark is absent; in CI
+(``CI`` set) a missing pyspark is a failure, not a skip. Data reaches Spark as Parquet files, never
+as pandas DataFrames (shared/ENGINE.md, guardrail 2).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+if os.environ.get("CI"):
+    import pyspark  # noqa: F401  (CI must run these tests)
+else:
+    pytest.importorskip("pyspark")
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def spark_con():
+    import ibis
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cohortkit-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield ibis.pyspark.connect(session)
+    session.stop()
+
+
+def _parquet(frame: pd.DataFrame, path) -> str:
+    # Spark reads microsecond timestamps only
+    frame.to_parquet(path, coerce_timestamps="us", allow_truncated_timestamps=True)
+    return str(path)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def _edge_log(seed: int = 7) -> pd.DataFrame:
+    """Transactions with the edge cases where engines disagree: midnight crossings, month ends,
+    same-day repeats, leap day, year end."""
+    rng = np.random.default_rng(seed)
+    base = [
+        ("A", "2024-01-31 23:00:00", 10.0), ("A", "2024-02-01 01:00:00", 5.0),
+        ("A", "2024-02-29 12:00:00", 7.0), ("A", "2024-03-01 00:00:00", 1.0),
+        ("B", "2023-12-31 23:59:59", 20.0), ("B", "2024-01-01 00:00:00", 3.0),
+        ("B", "2024-01-01 08:00:00", 4.0), ("C", "2024-03-31 23:30:00", 9.0),
+    ]
+    rows = [(c, pd.Timestamp(d), a) for c, d, a in base]
+    start = pd.Timestamp("2023-11-01")
+    for i in range(300):
+        customer = f"R{i % 60:03d}"
+        rows.append((customer, start + pd.Timedelta(seconds=int(rng.integers(0, 150 * 86400))),
+                     float(rng.integers(1, 100))))
+    return pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+
+
+def test_prepare_on_spark_equals_duckdb(spark_con, tmp_path):
+    from cohortkit._engine import Column, execute, prepare
+
+    log = _edge_log()
+    path = _parquet(log, tmp_path / "tx.parquet")
+    columns = [
+        Column("customer_col", "customer_id", "customer_id", "string"),
+        Column("date_col", "date", "date", "timestamp"),
+        Column("amount_col", "amount", "amount", "numeric"),
+    ]
+    spark = execute(prepare(spark_con.read_parquet(path), columns))
+    duck = execute(prepare(path, columns))
+    pd.testing.assert_frame_equal(_sorted(spark), _sorted(duck), check_dtype=False)
+
+
+def test_prepare_errors_on_spark(spark_con, tmp_path):
+    from cohortkit import DataError
+    from cohortkit._engine import Column, prepare
+
+    path = _parquet(_edge_log(), tmp_path / "tx.parquet")
+    with pytest.raises(DataError, match=r"^column 'when' \(date_col\) not found in transactions"):
+        prepare(spark_con.read_parquet(path), [Column("date_col", "when", "date", "timestamp")],
+                what="transactions")
