@@ -1,0 +1,606 @@
+"""LTV-adjusted ad value per campaign, and the cumulative value curve behind the payback period."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._engine import TIME_UNITS, Column, as_table, execute, literal_timestamp, prepare
+from .._errors import DataError
+from ._reallocate import _rank
+
+__all__ = ["ad_value", "value_curve"]
+
+_UNIT_NAMES = {code: name for code, (name, _) in TIME_UNITS.items()}
+
+
+# --- argument checks --------------------------------------------------------------------------
+
+
+def _number(value: Any, argument: str, *, low: float | None = None, low_open: bool = False,
+            high: float | None = None, example: str = "") -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+        and math.isfinite(float(value))
+    if ok and low is not None:
+        ok = float(value) > low if low_open else float(value) >= low
+    if ok and high is not None:
+        ok = float(value) <= high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high is not None:
+            bounds.append(f"<= {high:g}")
+        raise DataError(f"{argument}={value!r} must be a number {' and '.join(bounds)}{example}.")
+    return float(value)
+
+
+def _check_unit(time_unit: Any) -> float:
+    if time_unit not in TIME_UNITS:
+        raise DataError(f"time_unit={time_unit!r} is not supported; pass 'D' (days) or 'W' (weeks of 7 days).")
+    return TIME_UNITS[time_unit][1]
+
+
+def _quoted(values, limit: int = 5) -> str:
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+# --- prepared inputs ----------------------------------------------------------------------------
+
+
+def _customers_table(customers, *, by, customer_col, acquired_col):
+    c = prepare(
+        customers,
+        [
+            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("by", by, "group", "string", "the acquisition campaign of each customer"),
+            Column("acquired_col", acquired_col, "acquired_at", "timestamp", "the acquisition time"),
+        ],
+        what="customers",
+    )
+    checks = dict(n=c.count(), n_ids=c.customer_id.nunique(), n_null=c.group.isnull().sum())
+    row = execute(c.aggregate(**checks)).iloc[0]
+    if int(row["n_ids"]) != int(row["n"]):
+        raise DataError(
+            f"column {customer_col!r} (customer_col) in customers has {int(row['n']) - int(row['n_ids'])} "
+            "duplicate customer id(s); customers needs one row per customer (the campaign that "
+            "acquired them). Drop the duplicates, e.g. keep each customer's first row."
+        )
+    if int(row["n_null"] or 0):
+        raise DataError(
+            f"column {by!r} (by) is missing for {int(row['n_null'])} customer(s) in customers; give "
+            "every customer its acquisition campaign, or drop unattributed (organic) customers."
+        )
+    return c
+
+
+def _transactions_table(transactions, *, customer_col, date_col, amount_col):
+    return prepare(
+        transactions,
+        [
+            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
+            Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
+        ],
+        what="transactions",
+    )
+
+
+def _end_day(tx, observation_end) -> pd.Timestamp:
+    if observation_end is not None:
+        lit = literal_timestamp(observation_end, argument="observation_end")
+        return pd.Timestamp(lit.op().value).normalize()
+    last = execute(tx.aggregate(last=tx.date.max()), backend_of=tx)["last"].iloc[0]
+    return pd.Timestamp(last).normalize()
+
+
+def _acquisition(c, tx, has_acquired: bool):
+    """customer_id, group, acq_day (timestamp truncated to the day; from the first purchase if needed)."""
+    if has_acquired:
+        return c.select("customer_id", "group", acq_day=c.acquired_at.truncate("D"))
+    first = tx.group_by("customer_id").aggregate(first=tx.date.min())
+    j = c.left_join(first, "customer_id")
+    return j.select(c.customer_id, c.group, acq_day=j.first.truncate("D"))
+
+
+def _curve(acq, tx, end_day: pd.Timestamp, unit_days: float, margin: float) -> pd.DataFrame:
+    """Cumulative revenue per customer by whole time units since acquisition, per group."""
+    end = ibis.literal(end_day.to_pydatetime(), type="timestamp")
+    unit = int(unit_days)
+    a = acq.filter(acq.acq_day.notnull() & (acq.acq_day <= end))
+    a = a.mutate(n_complete=((end.delta(a.acq_day, unit="day") + 1) // unit).cast("int64"))
+    j = tx.join(a, "customer_id")
+    j = j.mutate(tx_day=j.date.truncate("D"))
+    j = j.mutate(period_number=(j.tx_day.delta(j.acq_day, unit="day") // unit).cast("int64"))
+    j = j.filter((j.tx_day >= j.acq_day) & (j.period_number < j.n_complete))
+    revenue = execute(j.group_by(["group", "period_number"]).aggregate(revenue=j.amount.sum()))
+    sizes = execute(a.group_by(["group", "n_complete"]).aggregate(n=a.count()))
+    frames = []
+    for group, g in sizes.groupby("group", sort=True):
+        n_max = int(g["n_complete"].max())
+        if n_max <= 0:
+            continue
+        counts = np.zeros(n_max + 1)
+        np.add.at(counts, g["n_complete"].clip(lower=0).astype(int).to_numpy(), g["n"].to_numpy())
+        observed = counts[::-1].cumsum()[::-1][1:]  # customers with n_complete >= k + 1
+        rev = revenue[revenue["group"] == group].set_index("period_number")["revenue"]
+        frame = pd.DataFrame({"group": group, "period_number": np.arange(n_max, dtype="int64"),
+                              "customers": observed.astype("int64")})
+        frame["revenue"] = rev.reindex(frame["period_number"]).fillna(0.0).to_numpy(dtype="float64")
+        frames.append(frame)
+    if not frames:
+        out = pd.DataFrame({"group": pd.Series(dtype="str"), "period_number": pd.Series(dtype="int64"),
+                            "customers": pd.Series(dtype="int64"), "revenue": pd.Series(dtype="float64")})
+    else:
+        out = pd.concat(frames, ignore_index=True)
+    out["revenue_per_customer"] = out["revenue"] / out["customers"]
+    out["cumulative_revenue_per_customer"] = out.groupby("group")["revenue_per_customer"].cumsum()
+    out["cumulative_margin_per_customer"] = out["cumulative_revenue_per_customer"] * margin
+    return out
+
+
+def value_curve(
+    customers: Any,
+    transactions: Any,
+    *,
+    by: str = "campaign",
+    time_unit: str = "W",
+    margin: float = 1.0,
+    observation_end: Any = None,
+    customer_col: str = "customer_id",
+    acquired_col: str | None = "acquired_at",
+    date_col: str = "date",
+    amount_col: str = "amount",
+) -> pd.DataFrame:
+    """Cumulative revenue and margin per acquired customer by time since acquisition, per campaign.
+
+    Period ``n`` (``period_number``) covers days ``[n·u, (n+1)·u)`` after the acquisition day, with
+    ``u`` = 1 (``time_unit="D"``) or 7 (``"W"``); days are calendar days (timestamps truncated to
+    the day before taking differences). A customer is *observed through* period ``n`` when the whole
+    period lies on or before ``observation_end``. Per campaign and period::
+
+        revenue_per_customer(n) = revenue in period n of the customers observed through n
+                                  / number of customers observed through n
+        cumulative_revenue_per_customer(n) = sum over k <= n of revenue_per_customer(k)
+
+    so late-acquired customers count as long as they are observed (no censoring bias toward early
+    cohorts), and with every customer observed it is simply their mean cumulative revenue.
+    Transactions before the acquisition day are not counted (the campaign did not bring them).
+
+    Parameters
+    ----------
+    customers : DataFrame, path or ibis.Table
+        One row per customer: ``customer_col``, ``by`` and ``acquired_col``.
+    transactions : DataFrame, path or ibis.Table
+        The purchase log (``customer_col, date_col, amount_col``); the first purchase included.
+    by : str, default "campaign"
+        The acquisition campaign (or channel) column of ``customers``.
+    time_unit : {"D", "W"}, default "W"
+        Length of a period.
+    margin : float, default 1.0
+        Profit margin for ``cumulative_margin_per_customer``.
+    observation_end : date-like, optional
+        Last observed day (inclusive); default the day of the last transaction.
+    customer_col, acquired_col, date_col, amount_col : str
+        Column names. ``acquired_col=None`` takes each customer's first transaction as acquisition.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``<by>, period_number, customers, revenue, revenue_per_customer,
+        cumulative_revenue_per_customer, cumulative_margin_per_customer``, sorted by ``by`` and
+        period; ``attrs`` records ``time_unit``, ``observation_end`` and ``margin``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cust = pd.DataFrame({"customer_id": ["a", "b"], "campaign": ["x", "x"],
+    ...                      "acquired_at": pd.to_datetime(["2024-01-01", "2024-01-08"])})
+    >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-09", "2024-01-08"]),
+    ...                    "amount": [100.0, 50.0, 80.0]})
+    >>> c = value_curve(cust, tx, time_unit="W", observation_end="2024-01-14")
+    >>> c[["campaign", "period_number", "customers", "revenue", "cumulative_revenue_per_customer"]]
+      campaign  period_number  customers  revenue  cumulative_revenue_per_customer
+    0        x              0          2    180.0                             90.0
+    1        x              1          1     50.0                            140.0
+    """
+    unit_days = _check_unit(time_unit)
+    margin = _number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
+    c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
+    tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+    end_day = _end_day(tx, observation_end)
+    out = _curve(_acquisition(c, tx, acquired_col is not None), tx, end_day, unit_days, margin)
+    out = out.rename(columns={"group": by})
+    out.attrs.update(time_unit=time_unit, observation_end=end_day, margin=margin)
+    return out
+
+
+def _payback(curve: pd.DataFrame, cac: pd.Series, time_unit: str) -> tuple[pd.Series, pd.Series]:
+    """Smallest n + 1 with cumulative margin per customer >= CAC, per group; NaN + reason otherwise."""
+    period, note = {}, {}
+    for group, value in cac.items():
+        g = curve[curve["group"] == group]
+        if not np.isfinite(value):
+            period[group], note[group] = np.nan, "payback: CPA is NaN"
+            continue
+        hit = g.loc[g["cumulative_margin_per_customer"] >= value - 1e-9 * max(abs(value), 1.0), "period_number"]
+        if len(hit):
+            period[group], note[group] = float(hit.min() + 1), ""
+        else:
+            period[group] = np.nan
+            note[group] = f"payback: not reached in {len(g)} observed {_UNIT_NAMES[time_unit]}s"
+    return pd.Series(period, dtype="float64"), pd.Series(note, dtype="str")
+
+
+# --- CLV input --------------------------------------------------------------------------------
+
+
+def _clv_table(clv, *, customer_col, clv_col, horizon, time_unit, discount_rate, rfm):
+    from ..clv import CLVModel
+
+    if isinstance(clv, CLVModel):
+        if horizon is None:
+            raise DataError(
+                "clv is a CLVModel, so ad_value needs horizon= (a whole number of time_unit periods, "
+                "e.g. horizon=52 with time_unit='W') to predict each customer's residual value."
+            )
+        frame = clv.summary(rfm, horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=1.0)
+        id_col = "customer_id" if "customer_id" in frame.columns else frame.columns[0]
+        frame = pd.DataFrame({"customer_id": frame[id_col].astype("str"), "clv": frame["clv"].astype("float64")})
+        return prepare(frame, [Column("customer_col", "customer_id", "customer_id", "string"),
+                               Column("clv_col", "clv", "clv", "numeric")], what="clv")
+    if isinstance(clv, pd.Series):
+        name = clv.index.name or customer_col
+        clv = pd.DataFrame({name: clv.index.to_numpy(), clv_col: clv.to_numpy()})
+        customer_col = name
+    return prepare(
+        clv,
+        [
+            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("clv_col", clv_col, "clv", "numeric", "each customer's predicted residual value"),
+        ],
+        what="clv",
+    )
+
+
+# --- ad_value ---------------------------------------------------------------------------------
+
+
+def ad_value(
+    campaigns: Any,
+    customers: Any,
+    clv: Any,
+    *,
+    transactions: Any = None,
+    by: str = "campaign",
+    margin: float = 1.0,
+    target_ltv_cac: float = 3.0,
+    cost_per_customer: float = 0.0,
+    time_unit: str = "W",
+    observation_end: Any = None,
+    horizon: int | None = None,
+    discount_rate: float = 0.0,
+    rfm: pd.DataFrame | None = None,
+    ci: float = 0.95,
+    missing_clv: str = "raise",
+    customer_col: str = "customer_id",
+    acquired_col: str | None = "acquired_at",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    impressions_col: str = "impressions",
+    clicks_col: str = "clicks",
+    spend_col: str = "spend",
+    clv_col: str = "clv",
+) -> pd.DataFrame:
+    """Judge each campaign by the customers it brought: LTV-ROAS, LTV:CAC, payback and ranks.
+
+    **Inputs.** ``campaigns``: ad-platform rows (one per campaign and day, or any split) with
+    ``by, impressions, clicks, spend``, summed per campaign. ``customers``: one row per acquired
+    customer with ``customer_id``, the acquiring ``by`` value and ``acquired_at``.
+    ``transactions``: the purchase log (``customer_id, date, amount``), first purchase included.
+    ``clv``: each customer's **predicted residual** value — expected (discounted) revenue *after*
+    ``observation_end``, at margin 1 — as
+
+    * a DataFrame with ``customer_id`` and ``clv`` (e.g. ``model.summary(horizon=52, time_unit="W")``
+      or your own predictions),
+    * a Series indexed by customer id (``CLVModel.clv(...)``), or
+    * a fitted :class:`cohortkit.CLVModel` with ``horizon`` (and ``discount_rate``, ``rfm`` — the
+      RFM summary of the customers to value; default the model's training customers), valued with
+      ``time_unit`` periods.
+
+    Fit the model on the transactions up to the same ``observation_end``, so that realised +
+    residual value neither skips nor double-counts purchases.
+
+    **Definitions**, per campaign with ``n`` acquired customers (all money in the unit of spend):
+
+    * ``ctr = clicks / impressions`` (Wilson interval), ``cvr = customers / clicks``,
+      ``cpa = spend / customers``, ``cac = cpa + cost_per_customer``;
+    * ``first_order_roas`` = revenue of the customers' first orders (their earliest transaction on or
+      after the acquisition day; rows with that same timestamp summed) / spend — revenue, no margin,
+      like the ad platform's ROAS;
+    * ``realised_value`` = mean revenue per customer from the acquisition day to
+      ``observation_end`` (0 for customers without transactions); ``predicted_clv`` = mean residual
+      CLV; ``customer_value = realised_value + predicted_clv`` — the **total expected customer
+      value**. Intervals (``_lower``, ``_upper``) are normal ``ci`` intervals of the mean over the
+      campaign's customers (mean ± z·sd/√n): the spread of customers, not model-parameter
+      uncertainty (use :func:`cohortkit.clv_interval` for that);
+    * ``ltv_roas = n · customer_value · margin / spend`` (its interval scales the customer-value
+      interval); ``ltv_cac = customer_value · margin / cac`` — equal to ``ltv_roas`` when
+      ``cost_per_customer`` is 0, since then ``cac = spend / n``;
+    * ``allowable_cpa = customer_value · margin / target_ltv_cac - cost_per_customer``: the CPA at
+      which LTV:CAC would meet the target;
+    * ``payback_period``: the number of ``time_unit`` periods after acquisition by whose end the
+      campaign's cumulative margin per customer (:func:`value_curve`, realised purchases only) first
+      reaches ``cac``; 1 means within the first period.
+    * ``rank_ctr, rank_cpa, rank_ltv_roas``: 1 is best (highest CTR, lowest CPA, highest LTV-ROAS).
+
+    **Zero denominators** give NaN and a reason in ``note``, never ``inf``: no customers →
+    ``cpa``, the per-customer means, ``ltv_cac``, ``allowable_cpa`` and ``payback_period`` are NaN
+    while ``ltv_roas`` is 0 (money spent, no value); zero spend → the ROAS columns are NaN.
+
+    Parameters
+    ----------
+    campaigns, customers, clv : see above
+        DataFrames, CSV/Parquet paths or Ibis tables (``clv`` also a Series or a ``CLVModel``).
+    transactions : DataFrame, path or ibis.Table, optional
+        Without it, realised value is 0 and first-order ROAS and payback are NaN.
+    by : str, default "campaign"
+        The campaign column, in both ``campaigns`` and ``customers`` (or e.g. ``"channel"``).
+    margin : float in (0, 1], default 1.0
+        Profit margin applied to customer value (not to first-order ROAS).
+    target_ltv_cac : float, default 3.0
+        Target LTV:CAC for ``allowable_cpa``.
+    cost_per_customer : float, default 0.0
+        Acquisition cost per customer beyond media spend (coupon, onboarding, sales time).
+    time_unit : {"D", "W"}, default "W"
+        Unit of ``payback_period`` (and of ``horizon`` for a ``CLVModel``).
+    observation_end : date-like, optional
+        Last observed day (inclusive); default the day of the last transaction.
+    horizon, discount_rate, rfm
+        Only when ``clv`` is a ``CLVModel``: see :meth:`cohortkit.CLVModel.clv`.
+    ci : float, default 0.95
+        Level of the CTR and customer-value intervals.
+    missing_clv : {"raise", "zero"}, default "raise"
+        What to do with acquired customers absent from ``clv``: raise, or count their residual as 0.
+    customer_col, acquired_col, date_col, amount_col, impressions_col, clicks_col, spend_col, clv_col : str
+        Column names (``customer_col`` is used in ``customers``, ``transactions`` and ``clv``).
+        ``acquired_col=None`` takes each customer's first transaction as the acquisition time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per campaign (sorted by ``by``): ``<by>, spend, impressions, clicks, ctr, ctr_lower,
+        ctr_upper, customers, cvr, cpa, cac, first_order_revenue, first_order_roas,
+        realised_value, predicted_clv, predicted_clv_lower, predicted_clv_upper, customer_value,
+        customer_value_lower, customer_value_upper, ltv_roas, ltv_roas_lower, ltv_roas_upper,
+        ltv_cac, allowable_cpa, payback_period, rank_ctr, rank_cpa, rank_ltv_roas, note``.
+        ``attrs`` records ``margin, target_ltv_cac, time_unit, observation_end, ci`` and ``curve``
+        is available from :func:`value_curve`.
+
+    Raises
+    ------
+    DataError
+        Missing columns; negative spend, impressions or clicks; customers whose campaign is not in
+        ``campaigns``; duplicate customers; customers missing from ``clv`` (with
+        ``missing_clv="raise"``); bad ``margin``/``target_ltv_cac``/``time_unit``/``ci``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> campaigns = pd.DataFrame({"campaign": ["banner", "search"], "impressions": [10000, 4000],
+    ...                           "clicks": [400, 80], "spend": [40000.0, 16000.0]})
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+    ...                           "campaign": ["banner", "banner", "search", "search"],
+    ...                           "acquired_at": pd.to_datetime(["2024-01-01"] * 4)})
+    >>> tx = pd.DataFrame({"customer_id": ["a", "b", "c", "c", "d"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01",
+    ...                                            "2024-01-20", "2024-01-01"]),
+    ...                    "amount": [9000.0, 7000.0, 8000.0, 14000.0, 10000.0]})
+    >>> clv = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
+    ...                     "clv": [1000.0, 3000.0, 30000.0, 18000.0]})
+    >>> v = ad_value(campaigns, customers, clv, transactions=tx, margin=0.5,
+    ...              observation_end="2024-03-31")
+    >>> v[["campaign", "ctr", "cpa", "customer_value", "ltv_roas", "payback_period"]]
+      campaign   ctr      cpa  customer_value  ltv_roas  payback_period
+    0   banner  0.04  20000.0         10000.0      0.25             NaN
+    1   search  0.02   8000.0         40000.0      2.50             3.0
+    >>> v[["campaign", "rank_ctr", "rank_cpa", "rank_ltv_roas", "allowable_cpa"]].round(1)
+      campaign  rank_ctr  rank_cpa  rank_ltv_roas  allowable_cpa
+    0   banner         1         2              2         1666.7
+    1   search         2         1              1         6666.7
+    >>> v.loc[0, "note"]
+    'payback: not reached in 13 observed weeks'
+    """
+    unit_days = _check_unit(time_unit)
+    margin = _number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
+    target = _number(target_ltv_cac, "target_ltv_cac", low=0, low_open=True, example=", e.g. 3.0")
+    extra = _number(cost_per_customer, "cost_per_customer", low=0)
+    ci = _number(ci, "ci", low=0, low_open=True, high=0.999999, example=", e.g. 0.95")
+    if missing_clv not in ("raise", "zero"):
+        raise DataError(f"missing_clv={missing_clv!r} must be 'raise' or 'zero'.")
+
+    # campaigns: sums per campaign, with the sign checks in the same query
+    camp = prepare(
+        campaigns,
+        [
+            Column("by", by, "group", "string", "the campaign name"),
+            Column("impressions_col", impressions_col, "impressions", "numeric", "the impressions"),
+            Column("clicks_col", clicks_col, "clicks", "numeric", "the clicks"),
+            Column("spend_col", spend_col, "spend", "numeric", "the ad spend"),
+        ],
+        what="campaigns",
+    )
+    sums = execute(camp.group_by("group").aggregate(
+        impressions=camp.impressions.sum(), clicks=camp.clicks.sum(), spend=camp.spend.sum(),
+        **{f"neg_{k}": (camp[k] < 0).sum() for k in ("spend", "impressions", "clicks")},
+        **{f"min_{k}": camp[k].min() for k in ("spend", "impressions", "clicks")},
+    )).sort_values("group", na_position="first").reset_index(drop=True)
+    if sums["group"].isna().any():
+        raise DataError(f"column {by!r} (by) is missing in some rows of campaigns; name the campaign of every row.")
+    for k, col in (("spend", spend_col), ("impressions", impressions_col), ("clicks", clicks_col)):
+        bad = sums[sums[f"neg_{k}"] > 0]
+        if len(bad):
+            n = int(bad[f"neg_{k}"].sum())
+            first = bad.iloc[0]
+            raise DataError(
+                f"column {col!r} ({k}_col) in campaigns has {n} negative value(s), e.g. "
+                f"{float(first[f'min_{k}']):g} for {by} {first['group']!r}; {k} must be >= 0. Fix "
+                "or drop those rows (refunds and credits belong in a separate adjustment)."
+            )
+    sums = sums[["group", "impressions", "clicks", "spend"]].astype(
+        {"impressions": "float64", "clicks": "float64", "spend": "float64"})
+    known = sums["group"].tolist()
+
+    # customers: one row each, every campaign known
+    c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
+    orphans = c.filter(~c.group.isin(known))
+    unknown = execute(orphans.group_by("group").aggregate(n=orphans.count()))
+    if len(unknown):
+        unknown = unknown.sort_values("group")
+        raise DataError(
+            f"customers has {int(unknown['n'].sum())} customer(s) acquired by {by} value(s) not in "
+            f"campaigns: {_quoted(unknown['group'])}. Add their rows to campaigns (spend 0 if they "
+            "cost nothing) or drop those customers."
+        )
+    v = _clv_table(clv, customer_col=customer_col, clv_col=clv_col, horizon=horizon,
+                   time_unit=time_unit, discount_rate=discount_rate, rfm=rfm)
+    vchk = execute(v.aggregate(n=v.count(), n_ids=v.customer_id.nunique(), n_null=v.clv.isnull().sum())).iloc[0]
+    if int(vchk["n_ids"]) != int(vchk["n"]):
+        raise DataError(f"clv has {int(vchk['n']) - int(vchk['n_ids'])} duplicate customer id(s); pass one "
+                        "predicted value per customer.")
+    if int(vchk["n_null"] or 0):
+        raise DataError(f"column {clv_col!r} (clv_col) in clv has {int(vchk['n_null'])} missing value(s); "
+                        "fill them (e.g. 0 for customers the model cannot value) or drop them.")
+
+    # per customer: realised revenue to date, first order, residual CLV
+    end_day = None
+    curve = None
+    per = c.select("customer_id", "group")
+    if transactions is not None:
+        tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+        end_day = _end_day(tx, observation_end)
+        acq = _acquisition(c, tx, acquired_col is not None)
+        end_next = ibis.literal((end_day + pd.Timedelta(days=1)).to_pydatetime(), type="timestamp")
+        j = tx.join(acq.select("customer_id", "acq_day"), "customer_id")
+        j = j.filter((j.date.truncate("D") >= j.acq_day) & (j.date < end_next))
+        j = j.mutate(first=j.date.min().over(ibis.window(group_by="customer_id")))
+        realised = j.group_by("customer_id").aggregate(
+            realised=j.amount.sum(),
+            first_order=ibis.cases((j.date == j.first, j.amount), else_=0.0).sum(),
+        )
+        per = per.left_join(realised, "customer_id").select(
+            "customer_id", "group",
+            realised=ibis.coalesce(ibis._.realised, 0.0), first_order=ibis.coalesce(ibis._.first_order, 0.0))
+        curve = _curve(acq, tx, end_day, unit_days, margin)
+    elif observation_end is not None:
+        end_day = _end_day(None, observation_end)
+    if transactions is None:
+        per = per.mutate(realised=ibis.literal(0.0), first_order=ibis.literal(0.0))
+    per = per.left_join(v, "customer_id")
+    per = per.select("group", "realised", "first_order", clv_missing=per.clv.isnull().cast("int64"),
+                     clv=ibis.coalesce(per.clv, 0.0))
+    per = per.mutate(value=per.realised + per.clv)
+    agg = execute(per.group_by("group").aggregate(
+        customers=per.count(), realised_sum=per.realised.sum(), first_order=per.first_order.sum(),
+        clv_mean=per.clv.mean(), clv_sd=per.clv.std(how="sample"), value_mean=per.value.mean(),
+        value_sd=per.value.std(how="sample"), clv_missing=per.clv_missing.sum(),
+    ))
+    if missing_clv == "raise" and int(agg["clv_missing"].sum()):
+        raise DataError(
+            f"clv has no value for {int(agg['clv_missing'].sum())} of {int(agg['customers'].sum())} "
+            "acquired customers. Value every customer in customers (e.g. model.summary(horizon=..., "
+            "time_unit=...) on all of them), or pass missing_clv='zero' to count their residual value as 0."
+        )
+
+    out = sums.merge(agg, on="group", how="left")
+    n = out["customers"].fillna(0).astype("int64")
+    out["customers"] = n
+    notes: list[list[str]] = [[] for _ in range(len(out))]
+
+    def note(mask, text):
+        for i in np.flatnonzero(np.asarray(mask)):
+            notes[i].append(text)
+
+    spend, clicks, imps = out["spend"], out["clicks"], out["impressions"]
+    # CTR with a Wilson interval where it is defined
+    out["ctr"] = np.where(imps > 0, clicks / imps.where(imps > 0), np.nan)
+    out["ctr_lower"] = np.nan
+    out["ctr_upper"] = np.nan
+    ok = (imps > 0) & (clicks <= imps)
+    if ok.any():
+        from ..metrics import rate
+
+        r = rate(clicks[ok].to_numpy(), imps[ok].to_numpy(), ci=ci)
+        out.loc[ok, "ctr_lower"] = r["lower"].to_numpy()
+        out.loc[ok, "ctr_upper"] = r["upper"].to_numpy()
+    note(imps <= 0, "ctr: 0 impressions")
+    note((imps > 0) & (clicks > imps), "ctr: more clicks than impressions, no interval")
+    out["cvr"] = np.where(clicks > 0, n / clicks.where(clicks > 0), np.nan)
+    note(clicks <= 0, "cvr: 0 clicks")
+    has_n = n > 0
+    out["cpa"] = np.where(has_n, spend / n.where(has_n), np.nan)
+    note(~has_n, "cpa: 0 customers")
+    out["cac"] = out["cpa"] + extra
+    has_spend = spend > 0
+    if transactions is not None:
+        out["first_order_revenue"] = out["first_order"].fillna(0.0)
+        out["first_order_roas"] = np.where(has_spend, out["first_order_revenue"] / spend.where(has_spend), np.nan)
+        out["realised_value"] = np.where(has_n, out["realised_sum"] / n.where(has_n), np.nan)
+    else:
+        out["first_order_revenue"] = np.nan
+        out["first_order_roas"] = np.nan
+        out["realised_value"] = np.where(has_n, 0.0, np.nan)
+        note(np.ones(len(out), bool), "no transactions: realised value 0, no first-order ROAS or payback")
+    z = float(stats.norm.ppf(0.5 + ci / 2))
+    se_ok = n > 1
+    for name, mean, sd in (("predicted_clv", "clv_mean", "clv_sd"), ("customer_value", "value_mean", "value_sd")):
+        m = out[mean].where(has_n)
+        half = z * out[sd].where(se_ok) / np.sqrt(n.where(se_ok))
+        out[name] = m
+        out[f"{name}_lower"] = m - half
+        out[f"{name}_upper"] = m + half
+    note(n == 1, "intervals: 1 customer")
+    total = lambda col: (n * out[col].fillna(0.0)) * margin  # noqa: E731 - value of the whole campaign
+    for suffix in ("", "_lower", "_upper"):
+        roas = np.where(has_spend, total(f"customer_value{suffix}") / spend.where(has_spend), np.nan)
+        if suffix:
+            roas = np.where(has_n, roas, np.where(has_spend, 0.0, np.nan))
+            roas = np.where(se_ok | ~has_n, roas, np.nan)
+        out[f"ltv_roas{suffix}"] = roas
+    note(~has_spend, "roas: 0 spend")
+    cac = out["cac"]
+    good_cac = has_n & (cac > 0)
+    out["ltv_cac"] = np.where(good_cac, out["customer_value"] * margin / cac.where(good_cac), np.nan)
+    note(has_n & (cac <= 0), "ltv_cac: 0 acquisition cost")
+    out["allowable_cpa"] = out["customer_value"] * margin / target - extra
+    if curve is not None:
+        period, pnote = _payback(curve, out.set_index("group")["cac"], time_unit)
+        out["payback_period"] = period.reindex(out["group"]).to_numpy()
+        for i, text in enumerate(pnote.reindex(out["group"]).fillna("").to_numpy()):
+            if text and has_n.iloc[i]:
+                notes[i].append(text)
+    else:
+        out["payback_period"] = np.nan
+    out["rank_ctr"] = _rank(out["ctr"], ascending=False)
+    out["rank_cpa"] = _rank(out["cpa"], ascending=True)
+    out["rank_ltv_roas"] = _rank(out["ltv_roas"], ascending=False)
+    out["note"] = pd.Series(["; ".join(x) for x in notes], dtype="str")
+    columns = ["group", "spend", "impressions", "clicks", "ctr", "ctr_lower", "ctr_upper", "customers", "cvr",
+               "cpa", "cac", "first_order_revenue", "first_order_roas", "realised_value", "predicted_clv",
+               "predicted_clv_lower", "predicted_clv_upper", "customer_value", "customer_value_lower",
+               "customer_value_upper", "ltv_roas", "ltv_roas_lower", "ltv_roas_upper", "ltv_cac",
+               "allowable_cpa", "payback_period", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note"]
+    out = out[columns].rename(columns={"group": by}).reset_index(drop=True)
+    float_cols = [col for col in columns[1:] if col not in ("customers", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note")]
+    out[float_cols] = out[float_cols].astype("float64")
+    out.attrs.update(margin=margin, target_ltv_cac=target, cost_per_customer=extra, time_unit=time_unit,
+                     observation_end=end_day, ci=ci)
+    return out
