@@ -38,6 +38,7 @@ import pandas as pd
 from ._errors import DataError
 
 __all__ = [
+    "GA4_SOURCES",
     "shop",
     "Shop",
     "ShopTruth",
@@ -449,6 +450,79 @@ class Shop:
         (folder / "SHA256SUMS").write_bytes(sums.encode())
         return digests
 
+    def to_ga4(self, path) -> Path:
+        """Write the web events and purchases in the GA4 BigQuery export shape, as one Parquet file.
+
+        Nested records as in the published schema (``event_params``, ``traffic_source``,
+        ``collected_traffic_source``, ``ecommerce``, ``items``); each customer's first-touch source is
+        their acquisition campaign, with ``(source, medium)`` from :data:`GA4_SOURCES`. Every
+        transaction becomes a ``purchase`` event with a transaction id (repeat purchases too), and
+        every 10th purchase is recorded twice, as a page reload would, so that
+        :func:`cohortkit.sources.ga4_transactions` has duplicates to remove.
+        """
+        import pyarrow.parquet as pq
+
+        from .sources import to_ga4_export
+
+        sources = {c: GA4_SOURCES.get(ch, ("(direct)", "(none)"))
+                   for c, ch in zip(self.customers["campaign"], self.customers["channel"])}
+        table = to_ga4_export(self.events, self.transactions, self.customers, sources=sources,
+                              duplicate_every=10)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        return path
+
+    def to_ad_reports(self, folder) -> dict[str, Path]:
+        """Write the campaign table as the ad platforms would export it (for :func:`cohortkit.sources.ad_costs`).
+
+        * ``google_ads.csv``: search campaigns, English headers (``Day, Campaign, Impr., Clicks, Cost,
+          Conversions``), a title line and a date-range line above the header, thousands
+          separators, and a ``Total: Account`` row.
+        * ``meta_ja.csv``: social campaigns, Japanese headers (``レポート開始日, キャンペーン名,
+          インプレッション, リンクのクリック, 消化金額 (JPY), 結果``), UTF-8 with BOM.
+        * ``other.csv``: every other campaign, canonical headers with a ``channel`` column.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        c = self.campaigns
+        written = {}
+        google = c[c["channel"] == "search"]
+        lines = ["Campaign performance report",
+                 f'"{google["date"].min():%B %-d, %Y} - {google["date"].max():%B %-d, %Y}"',
+                 "Day,Campaign,Currency code,Impr.,Clicks,Cost,Conversions"]
+        for row in google.itertuples(index=False):
+            lines.append(f'{row.date:%Y-%m-%d},{row.campaign},JPY,"{row.impressions:,}",{row.clicks},'
+                         f'"{row.spend:,.2f}",{row.conversions:.2f}')
+        lines.append(f'Total: Account,,,"{google["impressions"].sum():,}",{google["clicks"].sum()},'
+                     f'"{google["spend"].sum():,.2f}",{google["conversions"].sum():.2f}')
+        written["google_ads"] = folder / "google_ads.csv"
+        written["google_ads"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+        meta = c[c["channel"] == "social"]
+        frame = pd.DataFrame({
+            "レポート開始日": meta["date"].dt.strftime("%Y-%m-%d"), "レポート終了日": meta["date"].dt.strftime("%Y-%m-%d"),
+            "キャンペーン名": meta["campaign"], "インプレッション": meta["impressions"],
+            "リンクのクリック": meta["clicks"], "消化金額 (JPY)": meta["spend"].map(lambda v: f"¥{v:,.0f}"),
+            "結果": meta["conversions"],
+        })
+        written["meta"] = folder / "meta_ja.csv"
+        frame.to_csv(written["meta"], index=False, encoding="utf-8-sig")
+        other = c[~c["channel"].isin(["search", "social"])]
+        written["generic"] = folder / "other.csv"
+        other[["date", "campaign", "channel", "impressions", "clicks", "spend", "conversions"]].to_csv(
+            written["generic"], index=False, date_format="%Y-%m-%d")
+        return written
+
+
+
+#: (source, medium) of each channel in the GA4 export written by :meth:`Shop.to_ga4`.
+GA4_SOURCES: dict[str, tuple[str, str]] = {
+    "search": ("google", "cpc"),
+    "display": ("google", "display"),
+    "affiliate": ("a8", "affiliate"),
+    "social": ("instagram", "paid_social"),
+    "crm": ("line", "line"),
+}
 
 # file name and column → dtype of every table ("datetime" = datetime64[ns], "date" = day only)
 _TABLES: dict[str, tuple[str, dict[str, str]]] = {

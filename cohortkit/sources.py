@@ -384,8 +384,9 @@ def ad_costs(
         (``レポート開始日, キャンペーン名, インプレッション, リンクのクリック, 消化金額 (JPY), 結果``);
         ``generic`` accepts any of these and the canonical names.
     channel : str, optional
-        Value of the ``channel`` column (default ``"search"`` for Google Ads, ``"social"`` for Meta,
-        the platform name otherwise).
+        Value of the ``channel`` column (default ``"search"`` for Google Ads, ``"social"`` for Meta;
+        for ``generic`` reports the report's own ``channel`` column when it has one, else
+        ``"generic"``).
     columns : mapping, optional
         Explicit header for a role, e.g. ``{"spend": "Cost (converted currency)"}``.
 
@@ -458,7 +459,11 @@ def ad_costs(
             f"column {mapping['spend']!r} (spend) has negative values; a cost report's spend is never "
             "negative. Check the export (refunds and credits belong in a separate adjustment)."
         )
-    out["channel"] = channel or _DEFAULT_CHANNEL[platform] or platform
+    channel_header = next((c for c in found if _normal(c) == "channel"), None)
+    if channel is None and platform == "generic" and channel_header is not None:
+        out["channel"] = frame.loc[out.index, channel_header].astype("str").str.strip()
+    else:
+        out["channel"] = channel or _DEFAULT_CHANNEL[platform] or platform
     metrics = [r for r in ("impressions", "clicks", "spend", "conversions") if r in out]
     result = out.groupby(["date", "campaign", "channel"], as_index=False, sort=True)[metrics].sum()
     return result[["date", "campaign", "channel", *metrics]].reset_index(drop=True)
