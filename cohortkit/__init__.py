@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "cohort_table": "cohort",
     "cohort_matrix": "cohort",
     "repeat_rate": "cohort",
+    "days_to_second_purchase": "cohort",
     # customer lifetime value
     "rfm_summary": "clv",
     "calibration_holdout": "clv",
@@ -48,6 +49,7 @@ _LAZY: dict[str, str] = {
     "reallocate": "value",
     "kpi_tree": "value",
     "lead_scores": "value",
+    "value_curve": "value",
     # engine
     "to_pandas": "_engine",
     # privacy
