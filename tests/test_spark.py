@@ -93,3 +93,17 @@ def test_prepare_errors_on_spark(spark_con, tmp_path):
     with pytest.raises(DataError, match=r"^column 'when' \(date_col\) not found in transactions"):
         prepare(spark_con.read_parquet(path), [Column("date_col", "when", "date", "timestamp")],
                 what="transactions")
+
+
+@pytest.mark.parametrize("period", ["D", "W", "M", "Q"])
+def test_cohort_table_on_spark_equals_duckdb(spark_con, tmp_path, period):
+    import cohortkit as ck
+
+    log = _edge_log()
+    path = _parquet(log, tmp_path / "tx.parquet")
+    kwargs = dict(customer_col="customer_id", date_col="date", amount_col="amount", period=period,
+                  observation_end="2024-03-31")
+    spark = ck.cohort_table(spark_con.read_parquet(path), **kwargs)
+    duck = ck.cohort_table(log, **kwargs)
+    assert len(duck) > 0
+    pd.testing.assert_frame_equal(spark, duck, check_dtype=False)

@@ -1,0 +1,113 @@
+"""CLV: weighted fit on unique (frequency, recency, T) rows vs a plain lifetimes fit; RFM summary.
+
+Customers are simulated from a BG/NBD (and Pareto/NBD) model with a small numpy generator (first
+purchases spread over 12 weeks, 39-week calibration, times in whole days measured in weeks), so the
+summary has the ties real day-level data has. Each comparison checks the parameters agree.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import best_of, markdown_table  # noqa: E402
+
+TRUE_BGNBD = (0.25, 4.4, 0.8, 2.4)  # weeks, close to the CDNOW estimates
+TRUE_PARETO = (0.55, 10.6, 0.6, 11.7)
+
+
+def simulate(n: int, model: str = "bgnbd", seed: int = 0) -> pd.DataFrame:
+    """Per-customer (frequency, recency, T) in weeks of whole days, from BG/NBD or Pareto/NBD."""
+    rng = np.random.default_rng(seed)
+    first_day = rng.integers(0, 84, n)
+    T_days = 273 - first_day
+    T = T_days / 7.0
+    if model == "bgnbd":
+        r, alpha, a, b = TRUE_BGNBD
+        lam, p = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+        end = T.copy()
+    else:
+        r, alpha, s, beta = TRUE_PARETO
+        lam, mu = rng.gamma(r, 1 / alpha, n), rng.gamma(s, 1 / beta, n)
+        end = np.minimum(T, rng.exponential(1 / mu))
+    t, x, last = np.zeros(n), np.zeros(n, int), np.zeros(n)
+    active = np.ones(n, bool)
+    while active.any():
+        idx = np.flatnonzero(active)
+        t[idx] += rng.exponential(1 / lam[idx])
+        bought = t[idx] <= end[idx]
+        hit = idx[bought]
+        x[hit] += 1
+        last[hit] = t[hit]
+        active[idx[~bought]] = False
+        if model == "bgnbd":
+            active[hit[rng.random(hit.size) < p[hit]]] = False
+    recency_days = np.minimum(np.floor(last * 7.0), T_days)
+    recency_days[x == 0] = 0
+    return pd.DataFrame({"customer_id": np.arange(n).astype(str), "frequency": x,
+                         "recency": recency_days / 7.0, "T": T})
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def run(quick: bool = False) -> str:
+    import cohortkit as ck
+    from cohortkit.clv import _models as M
+
+    warnings.simplefilter("ignore")
+    lt = M.lifetimes_fitters()
+    rows = []
+    n = 50_000 if quick else 1_000_000
+    data = simulate(n, "bgnbd")
+    t_lt, plain = _timed(lambda: lt.BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]))
+    t_ck, ours = _timed(lambda: ck.CLVModel("bgnbd", spend=None).fit(data, time_unit="W"))
+    est = ours.params_["estimate"]
+    diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "a", "b"))
+    rows.append({"task": f"BG/NBD fit, {n:,} customers", "cohortkit s": t_ck, "peer": "lifetimes BetaGeoFitter",
+                 "peer s": t_lt, "speed-up": t_lt / t_ck,
+                 "check": f"{ours.fit_info_.iloc[0]['n_rows']:,} unique rows; max rel. param diff {diff:.1e}"})
+
+    n_p = 20_000 if quick else 100_000
+    pdata = simulate(n_p, "paretonbd", seed=1)
+    t_lt, plain = _timed(lambda: lt.ParetoNBDFitter().fit(pdata["frequency"], pdata["recency"], pdata["T"]))
+    t_ck, ours = _timed(lambda: ck.CLVModel("paretonbd", spend=None).fit(pdata, time_unit="W"))
+    est = ours.params_["estimate"]
+    diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "s", "beta"))
+    rows.append({"task": f"Pareto/NBD fit, {n_p:,} customers", "cohortkit s": t_ck,
+                 "peer": "lifetimes ParetoNBDFitter (Nelder-Mead, tol 1e-4)", "peer s": t_lt,
+                 "speed-up": t_lt / t_ck, "check": f"max rel. param diff {diff:.1e}"})
+
+    tx = ck.datasets.load_cdnow()
+    copies = 1 if quick else 10
+    big = pd.concat([tx.assign(customer_id=tx["customer_id"] + f"-{i}") for i in range(copies)], ignore_index=True)
+    t_ck = best_of(lambda: ck.rfm_summary(big, amount_col="amount", time_unit="W"), repeat=1 if not quick else 2)
+    t_lt = best_of(lambda: lt.utils.summary_data_from_transaction_data(
+        big, "customer_id", "date", monetary_value_col="amount", freq="D", freq_multiplier=7), repeat=1)
+    rows.append({"task": f"RFM summary, {len(big):,} transactions (CDNOW x{copies})", "cohortkit s": t_ck,
+                 "peer": "lifetimes summary_data_from_transaction_data", "peer s": t_lt, "speed-up": t_lt / t_ck,
+                 "check": "equal values (tests/test_clv.py)"})
+
+    cal = ck.calibration_holdout(ck.datasets.load_cdnow(sample=True), calibration_end="1997-09-30",
+                                 observation_end="1998-06-30", amount_col="amount", time_unit="W")
+    model = ck.CLVModel("bgnbd").fit(cal)
+    n_boot = 50 if quick else 200
+    t_boot, _ = _timed(lambda: ck.clv_interval(model, horizon=52, time_unit="W", discount_rate=0.0,
+                                               n_boot=n_boot, seed=0))
+    rows.append({"task": f"clv_interval, {n_boot} bootstrap refits (BG/NBD + Gamma-Gamma), CDNOW sample",
+                 "cohortkit s": t_boot, "peer": "—", "peer s": "", "speed-up": "", "check": "lifetimes has none"})
+    table = markdown_table(rows, ["task", "cohortkit s", "peer", "peer s", "speed-up", "check"])
+    return "## CLV (`bench_clv.py`)\n\n" + table + "\n"
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))

@@ -1,0 +1,163 @@
+"""Tables behind the CLV diagnostics plots (model vs actual), in long form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._errors import DataError
+from . import _models as M
+from ._model import _UNIT_DAYS, CLVModel
+
+__all__ = ["period_transactions", "calibration_holdout_table", "tracking_table", "p_alive_matrix"]
+
+
+def _fitted(model):
+    if not isinstance(model, CLVModel) or not hasattr(model, "params_"):
+        raise DataError("model must be a fitted cohortkit.CLVModel; call CLVModel(...).fit(summary) first.")
+    return model._pp()
+
+
+def _check_max(max_frequency):
+    if not (isinstance(max_frequency, (int, np.integer)) and max_frequency >= 1):
+        raise DataError(f"max_frequency={max_frequency!r} must be a whole number >= 1, e.g. 7.")
+
+
+def period_transactions(model: CLVModel, summary: pd.DataFrame | None = None, *, max_frequency: int = 7) -> pd.DataFrame:
+    """Number of customers by repeat frequency: actual vs expected under the model.
+
+    The expected count of customers with ``n`` repeat purchases is ``sum_i P(X(T_i) = n)`` over the
+    customers' own ages ``T_i`` (closed form for BG/NBD and MBG/NBD, quadrature for Pareto/NBD);
+    the last bin holds ``max_frequency`` or more.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``frequency`` (0 … max_frequency), ``label`` ("7+" for the last), ``actual``,
+        ``model``.
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> cal = ck.rfm_summary(ck.datasets.load_cdnow(sample=True), observation_end="1997-09-30", time_unit="W")
+    >>> table = period_transactions(ck.CLVModel("bgnbd", spend=None).fit(cal))
+    >>> table.loc[0, ["actual", "model"]].round().tolist()
+    [1411.0, 1408.0]
+    """
+    pp = _fitted(model)
+    _check_max(max_frequency)
+    data = model._summary(summary)
+    x = data["frequency"].to_numpy()
+    Ts, counts = np.unique(data["T"].to_numpy(), return_counts=True)
+    bins = np.arange(max_frequency + 1)
+    actual = np.array([(x == n).sum() for n in bins[:-1]] + [(x >= max_frequency).sum()], float)
+    expected = np.array([(counts * M.pmf(model.purchase, pp, int(n), Ts)).sum() for n in bins[:-1]])
+    expected = np.append(expected, len(x) - expected.sum())
+    labels = [str(n) for n in bins[:-1]] + [f"{max_frequency}+"]
+    return pd.DataFrame({"frequency": bins, "label": labels, "actual": actual, "model": expected})
+
+
+def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequency: int = 7) -> pd.DataFrame:
+    """Mean holdout purchases by calibration frequency: actual vs the model's conditional expectation.
+
+    ``table`` is the output of :func:`calibration_holdout` (the model fitted on its calibration
+    columns). Returns columns ``frequency`` (calibration frequency, the last bin ``max_frequency``
+    or more), ``n_customers``, ``actual``, ``model`` (means per customer) — FHL (2005) figure 4.
+    """
+    pp = _fitted(model)
+    _check_max(max_frequency)
+    for col in ("frequency_holdout", "duration_holdout"):
+        if col not in table.columns:
+            raise DataError(
+                f"table has no column {col!r}; pass the output of cohortkit.calibration_holdout(...)."
+            )
+    data = model._summary(table)
+    durations = table["duration_holdout"].to_numpy(float)
+    pred = np.empty(len(data))
+    for d in np.unique(durations):
+        sel = durations == d
+        rows = data[sel]
+        pred[sel] = M.conditional_expected(model.purchase, pp, float(d), rows["frequency"].to_numpy(),
+                                           rows["recency"].to_numpy(), rows["T"].to_numpy())
+    frame = pd.DataFrame({"frequency": np.minimum(data["frequency"].to_numpy(), max_frequency).astype(int),
+                          "actual": table["frequency_holdout"].to_numpy(float), "model": pred})
+    out = frame.groupby("frequency").agg(n_customers=("actual", "size"), actual=("actual", "mean"),
+                                         model=("model", "mean")).reset_index()
+    return out
+
+
+def tracking_table(model: CLVModel, transactions, *, customer_col: str = "customer_id", date_col: str = "date",
+                   end=None, calibration_end=None) -> pd.DataFrame:
+    """Cumulative repeat transactions per period since the first purchase in the log: actual vs model.
+
+    Same-day purchases are merged; each customer's first purchase day is time 0 and the model's
+    unconditional ``E[X(t)]`` is summed over customers (FHL 2005, figure 3). Periods are the model's
+    ``time_unit_`` counted from the first day in the log; period ``k`` ends on day
+    ``start + k * unit - 1`` (inclusive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``period`` (1, 2, …), ``end_date``, ``actual``, ``model`` (cumulative), and
+        ``attrs["calibration_period"]`` (the period holding ``calibration_end``, if given).
+    """
+    import ibis
+
+    from .._engine import execute
+    from ._summary import _lit, _max_date, _prepared, _timestamp
+
+    pp = _fitted(model)
+    t = _prepared(transactions, customer_col, date_col, None)
+    last = _max_date(t) if end is None else _timestamp(end, "end")
+    last = last.normalize()
+    day = t.date.truncate("D")
+    days = t.filter(day <= _lit(last)).select(customer_id=t.customer_id, day=day).distinct()
+    first = days.day.min().over(group_by=days.customer_id)
+    days = days.mutate(is_first=(days.day == first))
+    per_day = days.group_by(["day", "is_first"]).aggregate(n=days.count())
+    table = execute(per_day.order_by(["day", ibis.desc("is_first")]))
+    start = pd.Timestamp(table["day"].min()).normalize()
+    unit = _UNIT_DAYS[model.time_unit_]
+    offset = ((pd.to_datetime(table["day"]) - start).dt.days).to_numpy()
+    n_periods = int(np.floor(((last - start).days + 1) / unit))
+    ends = np.arange(1, n_periods + 1) * unit - 1  # inclusive last day offset of each period
+    firsts = table["is_first"].to_numpy(bool)
+    cohort_day, cohort_n = offset[firsts], table["n"].to_numpy(float)[firsts]
+    rep_day, rep_n = offset[~firsts], table["n"].to_numpy(float)[~firsts]
+    actual = np.array([rep_n[rep_day <= e].sum() for e in ends])
+    modelled = []
+    for e in ends:
+        live = cohort_day <= e
+        exposure = (e - cohort_day[live]) / unit
+        modelled.append(float((cohort_n[live] * M.expected(model.purchase, pp, exposure)).sum()))
+    out = pd.DataFrame({
+        "period": np.arange(1, n_periods + 1),
+        "end_date": start + pd.to_timedelta(ends, unit="D"),
+        "actual": actual,
+        "model": np.array(modelled),
+    })
+    if calibration_end is not None:
+        cal = (_timestamp(calibration_end, "calibration_end").normalize() - start).days
+        out.attrs["calibration_period"] = cal / unit + 1.0 / unit
+    return out
+
+
+def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: float | None = None,
+                   step: float = 1.0) -> pd.DataFrame:
+    """P(alive) on a grid of frequency x recency for customers of age ``T`` (long form).
+
+    Recency runs from 0 to ``T`` in steps of ``step`` (model time units), frequency from 0 to
+    ``max_frequency`` (default: the largest training frequency, at most 30). Returns columns
+    ``frequency, recency, p_alive``; rows with frequency 0 use recency 0's value (recency is 0 then).
+    """
+    pp = _fitted(model)
+    if T is None:
+        T = float(model._rows[:, 2].max())
+    if max_frequency is None:
+        max_frequency = int(min(model._rows[:, 0].max(), 30))
+    _check_max(max_frequency)
+    rec = np.arange(0.0, float(T) + 1e-9, float(step))
+    f, r = np.meshgrid(np.arange(max_frequency + 1, dtype=float), rec, indexing="ij")
+    r_eff = np.where(f == 0, 0.0, r)
+    p = M.p_alive(model.purchase, pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
+    return pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})

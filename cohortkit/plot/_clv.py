@@ -1,0 +1,93 @@
+"""CLV diagnostics plots: each draws a table from :mod:`cohortkit.clv` (model vs actual)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_period_transactions", "plot_calibration_holdout", "plot_tracking", "plot_p_alive_matrix"]
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def plot_period_transactions(table, *, ax=None, **kwargs):
+    """Grouped bars of customers by repeat frequency, actual vs model.
+
+    ``table`` is :func:`cohortkit.clv.period_transactions`'s output. Bars are in two containers,
+    ``ax.containers[0]`` (actual) and ``[1]`` (model), in the order of the table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"frequency": [0, 1], "label": ["0", "1+"], "actual": [5.0, 3.0], "model": [4.5, 3.5]})
+    >>> ax = plot_period_transactions(t)
+    >>> [float(bar.get_height()) for bar in ax.containers[1]]
+    [4.5, 3.5]
+    """
+    ax = _axes(ax)
+    x = np.arange(len(table))
+    width = 0.4
+    ax.bar(x - width / 2, table["actual"], width, label="actual", **kwargs)
+    ax.bar(x + width / 2, table["model"], width, label="model", **kwargs)
+    ax.set_xticks(x, table["label"])
+    ax.set_xlabel("repeat purchases in the calibration period")
+    ax.set_ylabel("customers")
+    ax.legend()
+    return ax
+
+
+def plot_calibration_holdout(table, *, ax=None, **kwargs):
+    """Mean holdout purchases by calibration frequency: actual and model lines.
+
+    ``table`` is :func:`cohortkit.clv.calibration_holdout_table`'s output; ``ax.lines[0]`` is actual,
+    ``ax.lines[1]`` the model.
+    """
+    import seaborn as sns
+
+    ax = _axes(ax)
+    sns.lineplot(x=table["frequency"].to_numpy(), y=table["actual"].to_numpy(), marker="o", label="actual", ax=ax, **kwargs)
+    sns.lineplot(x=table["frequency"].to_numpy(), y=table["model"].to_numpy(), marker="s", linestyle="--",
+                 label="model", ax=ax, **kwargs)
+    ax.set_xlabel("repeat purchases in the calibration period (last bin: or more)")
+    ax.set_ylabel("mean purchases in the holdout period")
+    return ax
+
+
+def plot_tracking(table, *, ax=None, **kwargs):
+    """Cumulative repeat transactions per period, actual vs model, with the calibration end marked.
+
+    ``table`` is :func:`cohortkit.clv.tracking_table`'s output; ``ax.lines[0]`` is actual,
+    ``ax.lines[1]`` the model, ``ax.lines[2]`` (if any) the calibration end.
+    """
+    ax = _axes(ax)
+    ax.plot(table["period"], table["actual"], label="actual", **kwargs)
+    ax.plot(table["period"], table["model"], linestyle="--", label="model", **kwargs)
+    cal = table.attrs.get("calibration_period")
+    if cal is not None:
+        ax.axvline(cal, color="grey", linestyle=":", label="end of calibration")
+    ax.set_xlabel("period since the first purchase in the log")
+    ax.set_ylabel("cumulative repeat transactions")
+    ax.legend()
+    return ax
+
+
+def plot_p_alive_matrix(table, *, ax=None, **kwargs):
+    """Heatmap of P(alive) by frequency (columns) and recency (rows, most recent at the top).
+
+    ``table`` is :func:`cohortkit.clv.p_alive_matrix`'s output; the image array
+    (``ax.collections[0].get_array()``) holds the wide matrix row by row.
+    """
+    import seaborn as sns
+
+    ax = _axes(ax)
+    wide = table.pivot(index="recency", columns="frequency", values="p_alive").sort_index(ascending=False)
+    kwargs.setdefault("cmap", "viridis")
+    sns.heatmap(wide, vmin=0.0, vmax=1.0, ax=ax, cbar_kws={"label": "P(alive)"}, **kwargs)
+    ax.set_xlabel("frequency (repeat purchases)")
+    ax.set_ylabel("recency")
+    return ax
