@@ -107,3 +107,17 @@ def test_cohort_table_on_spark_equals_duckdb(spark_con, tmp_path, period):
     duck = ck.cohort_table(log, **kwargs)
     assert len(duck) > 0
     pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
+
+
+@pytest.mark.parametrize("time_unit", ["D", "W"])
+def test_rfm_summary_on_spark_equals_duckdb(spark_con, tmp_path, time_unit):
+    import cohortkit as ck
+
+    log = _edge_log()
+    path = _parquet(log, tmp_path / "tx.parquet")
+    kwargs = dict(customer_col="customer_id", date_col="date", amount_col="amount",
+                  observation_end="2024-03-31", time_unit=time_unit)
+    spark = ck.rfm_summary(spark_con.read_parquet(path), **kwargs)
+    duck = ck.rfm_summary(log, **kwargs)
+    assert len(duck) == log["customer_id"].nunique()
+    pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
