@@ -686,3 +686,88 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --- exercises of notebooks 04 and 05 (budget what-if, lead scoring, KPI trees) -----------------
+
+
+@exercise(
+    title="value change of the budget move",
+    title_ja="予算移動による価値の変化",
+    hint="Constant returns: the moved yen stop earning the old LTV-ROAS and start earning the new one, "
+    "so value change = moved × (LTV-ROAS of the receiving campaign − LTV-ROAS of the giving one).",
+    hint_ja="収穫一定なら、移した金額は元のLTV-ROASを失い、移し先のLTV-ROASを得ます。"
+    "価値の変化 = 移動額 × (移し先のLTV-ROAS − 移し元のLTV-ROAS)。",
+    percent=False,
+    mistakes=[
+        (lambda moved, roas_from, roas_to: moved * roas_to,
+         "that is only what the moved budget earns in its new campaign; subtract what it earned before "
+         "(moved × LTV-ROAS of the giving campaign).",
+         "それは移した予算が移し先で生む価値だけです。移し元で生んでいた価値（移動額 × 移し元のLTV-ROAS）を引いてください。"),
+        (lambda moved, roas_from, roas_to: moved * (roas_from - roas_to),
+         "the sign is reversed: receiving minus giving.",
+         "符号が逆です。移し先 − 移し元 です。"),
+    ],
+)
+def check_budget_shift(moved, roas_from, roas_to):
+    """Value change of moving ``moved`` yen between campaigns at constant returns:
+    ``moved × (roas_to − roas_from)``."""
+    return moved * (roas_to - roas_from)
+
+
+@exercise(
+    title="lead score",
+    title_ja="リードスコア",
+    hint="Score = page views × points per view + seminars × points per seminar + document requests × "
+    "points per request.",
+    hint_ja="スコア = 製品ページ閲覧数 × 閲覧の点数 + セミナー参加数 × セミナーの点数 + 資料請求数 × 資料請求の点数。",
+    percent=False,
+    mistakes=[
+        (lambda page_views, seminars, document_requests, view_points=10, seminar_points=20,
+         document_points=30: view_points + seminar_points + document_points,
+         "count every event, not each kind once: multiply the points by the number of events.",
+         "種類ごとに1回ではなく、すべての行動を数えます。点数に回数を掛けてください。"),
+    ],
+)
+def check_lead_score(page_views, seminars, document_requests, view_points=10, seminar_points=20,
+                     document_points=30):
+    """Rule-based lead score: points per behaviour times how often the lead did it."""
+    return page_views * view_points + seminars * seminar_points + document_requests * document_points
+
+
+@exercise(
+    title="stage conversion",
+    title_ja="ステージ間の転換率",
+    hint="Stage conversion = leads that reached this stage / leads that reached the previous stage.",
+    hint_ja="転換率 = このステージに到達したリード数 ÷ 前のステージに到達したリード数。",
+    mistakes=[
+        (lambda reached, previous: previous / reached,
+         "you divided the other way round: reached / previous.",
+         "逆に割っています。到達数 ÷ 前ステージの数 です。"),
+    ],
+)
+def check_stage_conversion(reached, previous):
+    """Conversion from one funnel stage to the next: ``reached / previous``."""
+    return reached / previous
+
+
+@exercise(
+    title="revenue change from the repeat rate",
+    title_ja="リピート率による売上の変化",
+    hint="Revenue is proportional to (1 + repeat_rate), so the relative change is "
+    "(1 + repeat_rate × (1 + change)) / (1 + repeat_rate) − 1.",
+    hint_ja="売上は (1 + リピート率) に比例するので、変化率は "
+    "(1 + リピート率 × (1 + 変化)) ÷ (1 + リピート率) − 1 です。",
+    mistakes=[
+        (lambda repeat_rate, change=0.10: change,
+         "the repeat rate enters as (1 + repeat_rate), not as a factor: +10 % of it moves revenue by less "
+         "than 10 %.",
+         "リピート率は掛け算の因子ではなく (1 + リピート率) の形で効くので、10 % 上げても売上は 10 % も増えません。"),
+    ],
+)
+def check_repeat_rate_lift(repeat_rate, change=0.10):
+    """Relative revenue change when the repeat rate in ``× (1 + repeat_rate)`` rises by ``change``."""
+    return (1 + repeat_rate * (1 + change)) / (1 + repeat_rate) - 1
+
+
+__all__ += ["check_budget_shift", "check_lead_score", "check_stage_conversion", "check_repeat_rate_lift"]

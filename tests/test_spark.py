@@ -121,3 +121,38 @@ def test_rfm_summary_on_spark_equals_duckdb(spark_con, tmp_path, time_unit):
     duck = ck.rfm_summary(log, **kwargs)
     assert len(duck) == log["customer_id"].nunique()
     pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
+
+
+def _event_log(seed: int = 3) -> pd.DataFrame:
+    """Events with ties, repeats, several attempts and exactly-at-window gaps."""
+    rng = np.random.default_rng(seed)
+    base = pd.Timestamp("2024-01-30 22:00:00")
+    rows = [
+        ("tie", base, "view"), ("tie", base, "cart"), ("tie", base, "buy"),
+        ("edge", base, "view"), ("edge", base + pd.Timedelta("7D"), "cart"),
+        ("edge", base + pd.Timedelta("7D"), "buy"),
+        ("late", base, "view"), ("late", base + pd.Timedelta("7D 00:00:01"), "cart"),
+        ("retry", base, "view"), ("retry", base + pd.Timedelta("8D"), "view"),
+        ("retry", base + pd.Timedelta("9D"), "cart"), ("retry", base + pd.Timedelta("9D 01:00:00"), "buy"),
+    ]
+    for i in range(400):
+        user = f"u{i % 80}"
+        rows.append((user, base + pd.Timedelta(seconds=int(rng.integers(0, 20 * 86400))),
+                     str(rng.choice(["view", "cart", "buy", "other"]))))
+    frame = pd.DataFrame(rows, columns=["user_id", "timestamp", "event"])
+    frame["channel"] = np.where(frame["user_id"].str.len() % 2 == 0, "search", "display")
+    return frame
+
+
+@pytest.mark.parametrize("order", ["ordered", "strict", "any"])
+def test_funnel_on_spark_equals_duckdb(spark_con, tmp_path, order):
+    import cohortkit as ck
+
+    log = _event_log()
+    path = _parquet(log, tmp_path / "events.parquet")
+    kwargs = dict(user_col="user_id", time_col="timestamp", event_col="event", window="7D", order=order,
+                  by="channel")
+    spark = ck.funnel(spark_con.read_parquet(path), ["view", "cart", "buy"], **kwargs)
+    duck = ck.funnel(log, ["view", "cart", "buy"], **kwargs)
+    assert duck["users"].sum() > 0
+    pd.testing.assert_frame_equal(spark, duck, check_dtype=False)
