@@ -80,7 +80,10 @@ def _validated(summary, *, need_monetary: bool) -> pd.DataFrame:
                 "summary with cohortkit.rfm_summary(...)."
             )
     if "customer_id" in summary.columns:
-        out.index = pd.Index(summary["customer_id"].to_numpy(), name="customer_id")
+        ids = summary["customer_id"]
+        # a str column stays Arrow-backed (to_numpy and back costs ~1 s per million ids)
+        values = ids.array if isinstance(ids.dtype, pd.StringDtype) else ids.to_numpy()
+        out.index = pd.Index(values, name="customer_id")
     elif out.index.name is None:
         out.index.name = "customer_id"
     return out
@@ -90,7 +93,7 @@ class CLVModel:
     """Customer lifetime value: a "buy till you die" purchase model and a Gamma-Gamma spend model.
 
     The purchase model is BG/NBD (Fader, Hardie & Lee 2005), MBG/NBD (Batislam et al. 2007) or
-    Pareto/NBD (Schmittlein et al. 1987), estimated with ``lifetimes``' likelihoods and optimiser
+    Pareto/NBD (Schmittlein et al. 1987), estimated with ``lifetimes``' objective and optimiser
     (Pareto/NBD with cohortkit's log-space likelihood) on the *unique* (frequency, recency, T) rows
     weighted by their counts, which gives the same estimates as a customer-by-customer fit, much
     faster. Predictions are per customer and always in explicit time units.
@@ -103,6 +106,12 @@ class CLVModel:
         The model of the mean spend per purchase; ``None`` for purchase predictions only.
     penalizer : float
         L2 penalty on the parameters (after scaling time so that max T = 1), as in lifetimes.
+    engine : {"numpy", "lifetimes"}
+        Code of the BG/NBD, MBG/NBD and Gamma-Gamma objective (both are lifetimes' objective, with
+        its time scaling, penalty, start and BFGS tolerance, so both give the same estimates):
+        ``"numpy"`` (default) is cohortkit's numpy/scipy version with an analytic gradient, several
+        times faster; ``"lifetimes"`` differentiates lifetimes' own ``_negative_log_likelihood``
+        with autograd (the reference). Pareto/NBD always uses cohortkit's log-space likelihood.
 
     Attributes
     ----------
@@ -131,10 +140,12 @@ class CLVModel:
     30.7
     """
 
-    def __init__(self, purchase: str = "bgnbd", spend: str | None = "gamma_gamma", penalizer: float = 0.0):
+    def __init__(self, purchase: str = "bgnbd", spend: str | None = "gamma_gamma", penalizer: float = 0.0, *,
+                 engine: str = "numpy"):
         self.purchase = purchase
         self.spend = spend
         self.penalizer = penalizer
+        self.engine = engine
 
     # ---- fitting -------------------------------------------------------------------------------
 
@@ -148,6 +159,11 @@ class CLVModel:
             raise DataError(f"spend={self.spend!r} is not a spend model; pass 'gamma_gamma' or None.")
         if not (isinstance(self.penalizer, (int, float)) and self.penalizer >= 0):
             raise DataError(f"penalizer={self.penalizer!r} must be a number >= 0, e.g. 0.0 or 0.001.")
+        if self._engine() not in F.ENGINES:
+            raise DataError(f"engine={self.engine!r} is not a fitting engine; pass 'numpy' (default) or 'lifetimes'.")
+
+    def _engine(self):
+        return getattr(self, "engine", "numpy")
 
     def fit(self, summary: pd.DataFrame, *, time_unit: str | None = None) -> "CLVModel":
         """Estimate the models from an RFM summary.
@@ -214,12 +230,17 @@ class CLVModel:
         return self
 
     def _fit_all(self):
-        p = F.fit_purchase(self.purchase, *self._rows.T, self._counts, self.penalizer)
+        p = F.fit_purchase(self.purchase, *self._rows.T, self._counts, self.penalizer, engine=self._engine())
         F.warn_fit(self.purchase, p)
         self._p_fit = p
-        results = {self.purchase: (p, M.PURCHASE_PARAMS[self.purchase], self._purchase_ll, self._counts)}
+        row_ll = M.RowLoglik(self.purchase, *self._rows.T)  # = M.loglik bit for bit, faster when repeated
+
+        def purchase_ll(params):
+            return float((self._counts * row_ll(params)).sum())
+
+        results = {self.purchase: (p, M.PURCHASE_PARAMS[self.purchase], purchase_ll, self._counts)}
         if self.spend is not None:
-            s = F.fit_spend(*self._srows.T, self._scounts, self.penalizer)
+            s = F.fit_spend(*self._srows.T, self._scounts, self.penalizer, engine=self._engine())
             F.warn_fit(self.spend, s)
             if s.params[1] <= 1:
                 warnings.warn(
@@ -455,26 +476,32 @@ class CLVModel:
         n = int(self._counts.sum())
         out = []
         inv = getattr(self, "_inv", None)
+        if inv is not None:
+            # resampling customers = a multinomial draw over the distinct (purchase row, spend row)
+            # pairs with their counts as probabilities: no per-customer arrays in the loop
+            sinv = self._sinv if self._srows is not None else np.full(len(inv), -1)
+            pairs, pair_counts, _ = F.compress(inv, sinv)
+            p_idx, s_idx = pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
+            has_spend = s_idx >= 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in tqdm(range(int(n_boot)), desc="bootstrap refits", disable=None, leave=False):
                 if inv is not None:
-                    idx = rng.integers(0, n, n)
-                    w = np.bincount(inv[idx], minlength=len(self._counts)).astype(float)
+                    draw = rng.multinomial(n, pair_counts / n).astype(float)
+                    w = np.bincount(p_idx, weights=draw, minlength=len(self._counts))
                     sw = None
                     if self._srows is not None:
-                        s_idx = self._sinv[idx]
-                        sw = np.bincount(s_idx[s_idx >= 0], minlength=len(self._scounts)).astype(float)
+                        sw = np.bincount(s_idx[has_spend], weights=draw[has_spend], minlength=len(self._scounts))
                 else:
                     w = rng.multinomial(n, self._counts / n).astype(float)
                     sw = None
                     if self._srows is not None:
                         ns = int(self._scounts.sum())
                         sw = rng.multinomial(ns, self._scounts / ns).astype(float)
-                pp = F.refit(self.purchase, self._rows, w, self._p_fit, self.penalizer)
+                pp = F.refit(self.purchase, self._rows, w, self._p_fit, self.penalizer, engine=self._engine())
                 sp = None
                 if sw is not None:
-                    sp = F.refit("gamma_gamma", self._srows, sw, self._s_fit, self.penalizer)
+                    sp = F.refit("gamma_gamma", self._srows, sw, self._s_fit, self.penalizer, engine=self._engine())
                 out.append((pp, sp))
         cache[key] = out
         return out
@@ -492,6 +519,7 @@ class CLVModel:
             "purchase": self.purchase,
             "spend": self.spend,
             "penalizer": self.penalizer,
+            "engine": self._engine(),
             "time_unit": self.time_unit_,
             "params": self.params_.reset_index().to_dict(orient="records"),
             "fit_info": self.fit_info_.reset_index(names="model").to_dict(orient="records"),
@@ -509,7 +537,7 @@ class CLVModel:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         if doc.get("format") != "cohortkit.CLVModel":
             raise DataError(f"{str(path)!r} is not a cohortkit CLVModel JSON file (no format marker).")
-        model = cls(doc["purchase"], doc["spend"], doc["penalizer"])
+        model = cls(doc["purchase"], doc["spend"], doc["penalizer"], engine=doc.get("engine", "numpy"))
         model.time_unit_ = doc["time_unit"]
         model.params_ = pd.DataFrame(doc["params"]).set_index("parameter")
         model.fit_info_ = pd.DataFrame(doc["fit_info"]).set_index("model")
@@ -528,7 +556,8 @@ class CLVModel:
         return model
 
     def __repr__(self):
-        return f"CLVModel(purchase={self.purchase!r}, spend={self.spend!r}, penalizer={self.penalizer!r})"
+        engine = "" if self._engine() == "numpy" else f", engine={self._engine()!r}"
+        return f"CLVModel(purchase={self.purchase!r}, spend={self.spend!r}, penalizer={self.penalizer!r}{engine})"
 
 
 def _ci_bounds(ci):
