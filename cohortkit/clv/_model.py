@@ -212,14 +212,25 @@ class CLVModel:
         rows, counts, inv = F.compress(data["frequency"], data["recency"], data["T"])
         self._rows, self._counts, self._inv = rows, counts, inv
         if self.spend is not None:
-            repeat = (data["frequency"] > 0).to_numpy()
             m = data["monetary_value"].to_numpy()
-            if (m[repeat] <= 0).any():
-                raise DataError(
-                    f"summary column 'monetary_value' must be positive for repeat customers, but "
-                    f"{int((m[repeat] <= 0).sum())} repeat customers have monetary_value <= 0; drop them "
-                    "(e.g. refunds) or fit with spend=None."
+            repeat = (data["frequency"] > 0).to_numpy()
+            nonpositive = repeat & (m <= 0)
+            if nonpositive.any():
+                warnings.warn(
+                    f"{int(nonpositive.sum())} repeat customers have monetary_value <= 0 (free orders or "
+                    "refunds); the Gamma-Gamma spend model is fitted without them, and their expected "
+                    "spend is their observed mean shrunk toward the population mean. Drop or correct "
+                    "those customers to silence this warning.",
+                    CohortkitWarning,
+                    stacklevel=2,
                 )
+                repeat = repeat & ~nonpositive
+                if not repeat.any():
+                    raise DataError(
+                        "summary column 'monetary_value' is <= 0 for every repeat customer, so the "
+                        "Gamma-Gamma spend model cannot be estimated; check amount_col, or fit with "
+                        "spend=None."
+                    )
             srows, scounts, sinv = F.compress(data["frequency"].to_numpy()[repeat], m[repeat])
             self._srows, self._scounts = srows, scounts
             self._sinv = np.full(n, -1)
