@@ -1,6 +1,6 @@
 """Scale: RFM summary against its peers at 1M and 10M rows, peak memory of Parquet-path runs, import time.
 
-Each measurement runs in a fresh child process, so its peak RSS (``ru_maxrss``) is its own. Inputs are
+Each measurement runs in a fresh child process, so its peak RSS (``VmHWM``) is its own. Inputs are
 Parquet files of synthetic transactions/events written once into ``benchmarks/_work/``.
 
 Peers for the RFM summary (days, same-day purchases merged, observation end = last date):
@@ -137,13 +137,14 @@ def _run(snippet: str, path: Path, events: Path, timeout: int = 1800) -> dict:
     setup, work = textwrap.dedent(snippet).split("# --- timed\n")
     code = textwrap.dedent(
         f"""
-        import json, resource, time
+        import json, time
         PATH, EVENTS, END = {str(path)!r}, {str(events)!r}, {END!r}
         """
     ) + setup + "start = time.perf_counter()\n" + work + textwrap.dedent(
         """
         seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # VmHWM is this process's own high-water mark (ru_maxrss would include the parent's at fork)
+        peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
         print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": rows}))
         """
     )
