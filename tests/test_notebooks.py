@@ -72,12 +72,17 @@ def _execute(path):
 
 
 def _texts(nb):
+    """Each cell's printed text (stdout joined: the kernel may split one print into chunks) and
+    displayed values."""
     out = []
     for cell in nb.cells:
+        stdout = "".join(
+            o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stdout"
+        )
+        if stdout:
+            out.append(stdout)
         for output in cell.get("outputs", []):
-            if output.output_type == "stream" and output.name == "stdout":
-                out.append(output.text)
-            elif output.output_type in {"execute_result", "display_data"}:
+            if output.output_type in {"execute_result", "display_data"}:
                 for mime in ("text/plain", "text/html"):
                     if mime in output.get("data", {}):
                         out.append(output["data"][mime])

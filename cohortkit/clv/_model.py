@@ -481,7 +481,9 @@ class CLVModel:
         key = (int(n_boot), int(seed))
         if key in cache:
             return cache[key]
-        from tqdm.auto import tqdm
+        # plain tqdm: text on stderr works in terminals and notebooks alike (tqdm.auto would need
+        # ipywidgets in Jupyter and warns without them)
+        from tqdm import tqdm
 
         rng = np.random.default_rng(seed)
         n = int(self._counts.sum())
@@ -496,7 +498,7 @@ class CLVModel:
             has_spend = s_idx >= 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for _ in tqdm(range(int(n_boot)), desc="bootstrap refits", disable=None, leave=False):
+            for _ in tqdm(range(int(n_boot)), desc="bootstrap refits", leave=False):
                 if inv is not None:
                     draw = rng.multinomial(n, pair_counts / n).astype(float)
                     w = np.bincount(p_idx, weights=draw, minlength=len(self._counts))
