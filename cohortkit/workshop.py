@@ -771,3 +771,65 @@ def check_repeat_rate_lift(repeat_rate, change=0.10):
 
 
 __all__ += ["check_budget_shift", "check_lead_score", "check_stage_conversion", "check_repeat_rate_lift"]
+
+
+# --- exercises of notebooks 01–03 (CLV: discount rate per period, Gamma-Gamma spend) ------------
+
+_PERIOD_DAYS = {"D": 1.0, "W": 7.0}
+
+
+def _period_days(time_unit) -> float:
+    if time_unit not in _PERIOD_DAYS:
+        raise DataError(
+            f"time_unit={time_unit!r} is not a supported unit; pass 'D' (days) or 'W' (weeks of 7 days). "
+            "Months are refused because their length varies."
+        )
+    return _PERIOD_DAYS[time_unit]
+
+
+@exercise(
+    title="discount rate per period",
+    title_ja="1期間あたりの割引率",
+    hint="Compound, don't divide: rate per period = (1 + annual rate) ** (days per period / 365.25) − 1 "
+    "(7 days for time_unit='W', 1 for 'D').",
+    hint_ja="割り算ではなく複利で換算します: 1期間あたりの割引率 = (1 + 年率) ** (1期間の日数 ÷ 365.25) − 1"
+    "（time_unit='W' なら7日、'D' なら1日）。",
+    mistakes=[
+        (lambda annual_rate, time_unit="W": annual_rate * _period_days(time_unit) / 365.25,
+         "close, but dividing the annual rate ignores compounding: use (1 + annual) ** (days / 365.25) − 1.",
+         "近いですが、年率を割るだけでは複利が無視されます。(1 + 年率) ** (日数 ÷ 365.25) − 1 を使ってください。"),
+        (lambda annual_rate, time_unit="W": (1 + annual_rate) ** (1 / 12) - 1,
+         "that is a monthly rate; the period here is a day or a week, not a month.",
+         "それは月あたりの割引率です。ここでの期間は月ではなく日または週です。"),
+    ],
+)
+def check_per_period_rate(annual_rate, time_unit="W"):
+    """Discount rate per day or week equivalent to ``annual_rate``: ``(1 + annual) ** (days / 365.25) − 1``."""
+    return (1 + annual_rate) ** (_period_days(time_unit) / 365.25) - 1
+
+
+@exercise(
+    title="expected spend per purchase (Gamma-Gamma)",
+    title_ja="1回あたりの期待購入額（Gamma-Gamma）",
+    hint="E[spend] = p · (v + x · m) / (p · x + q − 1), with x the repeat purchases and m their average: a "
+    "weighted mean of the population mean p · v / (q − 1) and the customer's own average m.",
+    hint_ja="期待購入額 = p · (v + x · m) ÷ (p · x + q − 1)（x はリピート購入回数、m はその平均額）。"
+    "母集団の平均 p · v ÷ (q − 1) と顧客自身の平均 m の加重平均です。",
+    percent=False,
+    mistakes=[
+        (lambda frequency, monetary_value, p, q, v: monetary_value,
+         "that is the customer's own average, which is noisy with few purchases; shrink it towards the "
+         "population mean p · v / (q − 1).",
+         "それは顧客自身の平均額です。購入回数が少ないとぶれるので、母集団の平均 p · v ÷ (q − 1) に寄せてください。"),
+        (lambda frequency, monetary_value, p, q, v: p * v / (q - 1),
+         "that is the population mean; give the customer's own average weight p · x / (p · x + q − 1).",
+         "それは母集団の平均です。顧客自身の平均額に p · x ÷ (p · x + q − 1) の重みを付けてください。"),
+    ],
+)
+def check_expected_spend(frequency, monetary_value, p, q, v):
+    """Gamma-Gamma expected spend per purchase of a customer with ``frequency`` repeat purchases
+    averaging ``monetary_value`` (Fader, Hardie & Lee 2005): ``p (v + x m) / (p x + q − 1)``."""
+    return p * (v + frequency * monetary_value) / (p * frequency + q - 1)
+
+
+__all__ += ["check_per_period_rate", "check_expected_spend"]
