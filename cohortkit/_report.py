@@ -7,7 +7,8 @@ Usage::
 Every ``notebooks/NN-*.ipynb`` is executed top to bottom with papermill (in its own folder, so
 relative paths work), checked for personal data in its outputs, and only when all pass is each one
 rendered to HTML with images embedded, next to an ``index.html`` linking them. The folder can be
-e-mailed or hosted as it is.
+e-mailed or hosted as it is. Cells tagged ``hide-input`` show only their output; cells tagged
+``remove-cell`` are left out.
 """
 
 from __future__ import annotations
@@ -156,9 +157,17 @@ def build_report(
         )
 
     out.mkdir(parents=True, exist_ok=True)
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(embed_images=True)
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
+    # set-up boilerplate (imports, bilingual labels) is tagged "hide-input": its code is left out of
+    # the shared page, its output kept; cells tagged "remove-cell" are left out entirely
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_input_tags={"hide-input"}, remove_cell_tags={"remove-cell"}),
+        enabled=True,
+    )
     rows = []
     for item in executed:
         nb = nbformat.read(item.executed, as_version=4)

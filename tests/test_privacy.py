@@ -125,3 +125,22 @@ def test_report_stops_on_a_failing_notebook(tmp_path):
     with pytest.raises(ReportError, match=r"01-boom.ipynb failed in cell .*ZeroDivisionError"):
         build_report(notebooks, tmp_path / "out", work=tmp_path / "work")
     assert not (tmp_path / "out").exists()
+
+
+def test_report_hides_tagged_boilerplate(tmp_path):
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    hidden = nbformat.v4.new_code_cell("LABELS_SECRET_SOURCE = 1\nprint('visible output 4242')")
+    hidden.metadata["tags"] = ["hide-input"]
+    removed = nbformat.v4.new_code_cell("print('removed cell 5151')")
+    removed.metadata["tags"] = ["remove-cell"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Tiny"), hidden, removed,
+                nbformat.v4.new_code_cell("print('plain 6161')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebooks / "01-tags.ipynb")
+    build_report(notebooks, tmp_path / "out", work=tmp_path / "work")
+    page = (tmp_path / "out" / "01-tags.html").read_text()
+    assert "visible output 4242" in page and "plain 6161" in page
+    assert "LABELS_SECRET_SOURCE" not in page
+    assert "5151" not in page
