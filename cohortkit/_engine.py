@@ -10,6 +10,36 @@ expression on the canonical column names, and call :func:`execute`.
 
 See ``shared/ENGINE.md`` for the measured facts behind these choices (truncate timestamps before
 taking differences, typed nulls, explicit tie-breaks, scalars passed as literals).
+
+Input policies (every function that takes ``data`` inherits them through :func:`prepare`)
+------------------------------------------------------------------------------------------
+Missing values
+    By default a column of kind ``"string"`` (ids), ``"numeric"`` (amounts, counts) or
+    ``"timestamp"`` must have no missing values: nulls/NaN/NaT raise :class:`~cohortkit.DataError`
+    with their count and the fix (drop or fill those rows), instead of becoming a customer called
+    "nan", a NaN monetary value or a silently dropped row. Empty or blank strings in an id column
+    count as missing. Functions whose documented semantics *ignore* or *count* missing values
+    (funnel events, NPS non-responses, …) declare ``Column(..., missing="allow")``; kind ``"any"``
+    (grouping columns) allows them by default, and a missing group is a group of its own.
+Infinite numbers
+    ``inf``/``-inf`` in a numeric column always raise: no cohortkit output may contain ``inf``.
+Types
+    Booleans are not numbers (a True/False column passed as an amount or a count raises). Text is
+    never parsed as a number (use ``pandas.to_numeric`` after removing currency symbols). A pandas
+    ``object`` column mixing types is resolved per kind: ids become strings (``1`` → ``"1"``);
+    numbers stored as Python objects become floats; any non-number in a numeric column raises with
+    an example.
+Time zones
+    Timestamps are compared as UTC wall-clock times. Time-zone-aware timestamps (a
+    ``datetime64[ns, tz]`` column, aware ``Timestamp`` objects, or strings with an offset such as
+    ``"2024-01-05T10:00:00+09:00"``) are converted to UTC and then made naive, so day boundaries are
+    UTC days; to analyse in local calendar days, convert first with
+    ``col.dt.tz_convert("Asia/Tokyo").dt.tz_localize(None)``. A column that *mixes* aware and naive
+    values is ambiguous and raises.
+Date strings
+    Strings are parsed by the engine (ISO 8601 ``"2024-01-05"``, ``"2024-01-05 13:00"``, …). Values
+    that do not parse (``"01/02/2024"`` is ambiguous, ``"5 Jan 2024"`` is not ISO) raise with their
+    count and an example; convert such columns with ``pandas.to_datetime(..., format=...)``.
 """
 
 from __future__ import annotations
@@ -24,6 +54,7 @@ from typing import Any, Iterable, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ._errors import DataError
@@ -134,6 +165,14 @@ def as_table(data: Any, *, argument: str = "data") -> ir.Table:
             frame = frame.rename(columns=str)
         if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
             frame = frame.reset_index()
+        # object columns mixing types (ids like 17 and "A-17") would fail later, inside the query
+        mixed = {
+            c: frame[c].map(str, na_action="ignore").astype("str")
+            for c in frame.columns
+            if frame[c].dtype == object and _mixed_scalars(frame[c])
+        }
+        if mixed:
+            frame = frame.assign(**mixed)
         try:
             with quiet():
                 return ibis.memtable(frame)
@@ -155,6 +194,14 @@ def as_table(data: Any, *, argument: str = "data") -> ir.Table:
     )
 
 
+def _mixed_scalars(values: pd.Series) -> bool:
+    """An object column of plain scalars of several types (not nested records or lists)."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
+        return False
+    present = values[values.notna()]
+    return bool(present.map(lambda v: isinstance(v, (str, int, float, np.number))).all())
+
+
 @dataclass(frozen=True)
 class Column:
     """A column argument to resolve: ``Column("customer_col", "cust", as_="customer_id")``.
@@ -173,6 +220,10 @@ class Column:
         columns; ``"string"`` casts the values to strings (ids).
     meaning : str
         What the column holds, in words, for the error message ("the customer id").
+    missing : {"refuse", "allow"}, optional
+        What to do with missing values (and, for ``"string"`` columns, empty strings): ``"refuse"``
+        raises :class:`~cohortkit.DataError`; ``"allow"`` lets them through for the caller to
+        handle. Default: ``"allow"`` for kind ``"any"``, ``"refuse"`` otherwise.
     """
 
     argument: str
@@ -180,6 +231,13 @@ class Column:
     as_: str
     kind: Literal["any", "timestamp", "numeric", "string"] = "any"
     meaning: str = ""
+    missing: Literal["refuse", "allow"] | None = None
+
+    @property
+    def refuses_missing(self) -> bool:
+        if self.missing is None:
+            return self.kind != "any"
+        return self.missing == "refuse"
 
 
 def _missing_message(col: Column, columns: list[str], what: str) -> str:
@@ -245,16 +303,19 @@ def prepare(
     0           a 2024-01-02     5.0
     1           b 2024-02-03     7.5
     """
-    table = as_table(data, argument=what)
     cols = [c for c in columns if c.name is not None]
-    schema = table.schema()
-    names = list(schema.names)
     for col in cols:
         if not isinstance(col.name, str):
             raise DataError(
                 f"{col.argument} must be a column name (a string), got {type(col.name).__name__} "
                 f"{col.name!r}. Pass {col.argument}='<column name>'."
             )
+    if isinstance(data, pd.DataFrame):
+        data = _clean_frame(_normal_frame(data), cols, what)
+    table = as_table(data, argument=what)
+    schema = table.schema()
+    names = list(schema.names)
+    for col in cols:
         if col.name not in names:
             raise DataError(_missing_message(col, names, what))
 
@@ -264,14 +325,30 @@ def prepare(
     for i, col in enumerate(cols):
         expr = table[col.name]
         dtype = expr.type()
+        if col.refuses_missing:
+            # count(*) - count(column): answered from Parquet statistics without a scan
+            checks[f"null{i}"] = table.count() - expr.count()
+            if dtype.is_floating():  # NaN stored in a file (pandas NaN arrives as null)
+                checks[f"null{i}"] = checks[f"null{i}"] + expr.isnan().fill_null(False).cast("int64").sum()
+            if dtype.is_string() and col.kind == "string":
+                # a regex is ~10x faster than strip() == "" on DuckDB
+                checks[f"blank{i}"] = expr.re_search(r"^\s*$").fill_null(False).cast("int64").sum()
         if col.kind == "timestamp":
             if dtype.is_timestamp() or dtype.is_date():
                 expr = expr.cast("timestamp") if not dtype.is_timestamp() or dtype.timezone else expr
             elif dtype.is_string():
-                parsed = expr.try_cast("timestamp")
+                # strings with a UTC offset are instants: parse as UTC, then drop the zone
+                parsed = expr.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp")
                 bad = expr.notnull() & parsed.isnull()
-                checks[f"bad{i}"] = bad.sum()
+                checks[f"bad{i}"] = bad.cast("int64").sum()
                 examples[f"ex{i}"] = ibis.cases((bad, expr), else_=ibis.null("string")).max()
+                offset = expr.re_search(_OFFSET).fill_null(False)
+                checks[f"aware{i}"] = (offset & parsed.notnull()).cast("int64").sum()
+                checks[f"naive{i}"] = (~offset & parsed.notnull()).cast("int64").sum()
+                examples[f"exa{i}"] = ibis.cases((offset, expr), else_=ibis.null("string")).min()
+                examples[f"exn{i}"] = ibis.cases(
+                    (~offset & parsed.notnull(), expr), else_=ibis.null("string")
+                ).min()
                 expr = parsed
             else:
                 raise DataError(_not_type_message(table, col, dtype, what))
@@ -280,6 +357,8 @@ def prepare(
                 raise DataError(_not_type_message(table, col, dtype, what))
             if dtype.is_decimal():
                 expr = expr.cast("float64")
+            if dtype.is_floating():
+                checks[f"inf{i}"] = expr.isinf().fill_null(False).cast("int64").sum()
         elif col.kind == "string":
             if not dtype.is_string():
                 expr = expr.cast("string")
@@ -289,27 +368,148 @@ def prepare(
         row = execute(
             table.aggregate(__n=table.count(), **checks, **examples), backend_of=table
         ).iloc[0]
-        if check_empty and int(row["__n"]) == 0:
+        n_rows = int(row["__n"])
+        if check_empty and n_rows == 0:
             raise DataError(
                 f"{what} is empty (0 rows); cohortkit needs at least one row. Check the file path "
                 "or the filter that produced it."
             )
+
+        def count(key: str) -> int:
+            return int(row[key] or 0) if key in row.index else 0
+
         for i, col in enumerate(cols):
-            key = f"bad{i}"
-            if key in checks and int(row[key] or 0) > 0:
-                n_bad = int(row[key])
+            meaning = col.meaning or "a value"
+            if count(f"null{i}"):
                 raise DataError(
-                    f"column {col.name!r} ({col.argument}) must hold dates, but {n_bad} of "
-                    f"{int(row['__n'])} values do not parse as dates, e.g. "
+                    f"column {col.name!r} ({col.argument}) has {count(f'null{i}')} missing value(s) "
+                    f"in {n_rows} rows; every row needs {meaning}. Drop or fill those rows first, "
+                    f"e.g. {what}.dropna(subset=[{col.name!r}])."
+                )
+            if count(f"blank{i}"):
+                raise DataError(
+                    f"column {col.name!r} ({col.argument}) has {count(f'blank{i}')} empty value(s) "
+                    f"('' or spaces) in {n_rows} rows; every row needs {meaning}. Drop those rows "
+                    f"first, e.g. {what}[{what}[{col.name!r}].str.strip() != '']."
+                )
+            if count(f"bad{i}"):
+                raise DataError(
+                    f"column {col.name!r} ({col.argument}) must hold dates, but {count(f'bad{i}')} of "
+                    f"{n_rows} values do not parse as dates, e.g. "
                     f"{_example(row[f'ex{i}'])}. Convert the column with "
                     "pandas.to_datetime(..., format=...) or drop those rows."
+                )
+            if count(f"aware{i}") and count(f"naive{i}"):
+                raise DataError(_mixed_tz_message(
+                    col, count(f"aware{i}"), count(f"naive{i}"), row[f"exa{i}"], row[f"exn{i}"]
+                ))
+            if count(f"inf{i}"):
+                raise DataError(
+                    f"column {col.name!r} ({col.argument}) has {count(f'inf{i}')} infinite value(s) "
+                    f"in {n_rows} rows; {meaning} must be a finite number. Fix or drop those rows, "
+                    f"e.g. {what}[numpy.isfinite({what}[{col.name!r}])]."
                 )
     return table.select(**selected)
 
 
+#: a time of day followed by a UTC offset or "Z": "10:00+09:00", "10:00:00.5Z", "10:00 -0500"
+_OFFSET = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$"
+
+
+def _mixed_tz_message(col: Column, n_aware: int, n_naive: int, aware: Any, naive: Any) -> str:
+    return (
+        f"column {col.name!r} ({col.argument}) mixes time-zone-aware and naive timestamps "
+        f"({n_aware} with a time zone, e.g. {_example(aware)}; {n_naive} without, e.g. "
+        f"{_example(naive)}), so their order is ambiguous. Make them consistent first: "
+        "pandas.to_datetime(column, utc=True) if the naive ones are UTC, or localize the naive ones "
+        "with .dt.tz_localize('Asia/Tokyo') (your zone) before combining."
+    )
+
+
+def _normal_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """String column names and a plain index (as :func:`as_table` does)."""
+    if not all(isinstance(c, str) for c in frame.columns):
+        frame = frame.rename(columns=str)
+    if isinstance(frame.index, pd.MultiIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    return frame
+
+
+def _clean_frame(frame: pd.DataFrame, cols: list[Column], what: str) -> pd.DataFrame:
+    """Just the needed columns of a DataFrame, with ``object`` columns resolved per kind.
+
+    Unused columns are never converted (a messy free-text column cannot break a query), and an
+    ``object`` column that mixes types becomes one type or raises with the column's argument.
+    """
+    names = list(dict.fromkeys(c.name for c in cols if c.name in frame.columns))
+    if len(names) < len(cols) and any(c.name not in frame.columns for c in cols):
+        missing = next(c for c in cols if c.name not in frame.columns)
+        raise DataError(_missing_message(missing, [str(c) for c in frame.columns], what))
+    if frame.columns.duplicated().any():
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        if any(n in dupes for n in names):
+            raise DataError(
+                f"{what} has several columns named {dupes[0]!r}; rename or drop the duplicates "
+                "(e.g. data.loc[:, ~data.columns.duplicated()])."
+            )
+    out = frame[names]
+    changed: dict[str, pd.Series] = {}
+    for col in cols:
+        values = out[col.name]
+        if values.dtype != object or col.name in changed:
+            continue
+        changed[col.name] = _clean_object(values, col)
+    if changed:
+        out = out.assign(**changed)
+    return out
+
+
+def _clean_object(values: pd.Series, col: Column) -> pd.Series:
+    import datetime as _dt
+    import numbers
+
+    present = values[values.notna()]
+    if col.kind == "numeric":
+        is_bool = present.map(lambda v: isinstance(v, (bool, np.bool_)))
+        if len(present) and bool(is_bool.all()):
+            return values.astype("boolean")  # refused as booleans, with the usual message
+        bad = present[is_bool | ~present.map(lambda v: isinstance(v, numbers.Number))]
+        if len(bad):
+            example = bad.iloc[0]
+            raise DataError(
+                f"column {col.name!r} ({col.argument}) must be numeric, but {len(bad)} of "
+                f"{len(values)} values are not numbers, e.g. {example!r} "
+                f"({type(example).__name__}). Convert it with pandas.to_numeric(...) after "
+                "removing currency symbols and thousands separators."
+            )
+        return pd.to_numeric(values.astype("float64"))
+    if col.kind == "timestamp":
+        is_time = present.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, np.datetime64)))
+        if len(present) and bool(is_time.all()):
+            aware = present.map(lambda v: getattr(v, "tzinfo", None) is not None)
+            if aware.any() and not aware.all():
+                raise DataError(_mixed_tz_message(
+                    col, int(aware.sum()), int((~aware).sum()), present[aware].iloc[0],
+                    present[~aware].iloc[0],
+                ))
+            if aware.all() and len(present):
+                return pd.to_datetime(values, utc=True).dt.tz_localize(None)
+            return pd.to_datetime(values)
+        return values.map(str, na_action="ignore").astype("str")
+    # ids, names, groups: one string type (1 and "1" are the same id, as after a cast)
+    return values.map(lambda v: v if isinstance(v, str) else str(v), na_action="ignore").astype("str")
+
+
 def _not_type_message(table: ir.Table, col: Column, dtype, what: str) -> str:
     try:
-        sample = execute(table.select(v=table[col.name]).filter(table[col.name].notnull()).limit(1))
+        value = table[col.name]
+        keep = value.notnull()
+        if col.kind == "numeric" and dtype.is_string():
+            # show a value that is not a number ('x'), not one that merely is text ('10')
+            text = table.filter(keep & value.try_cast("float64").isnull())
+            if int(execute(text.count().name("n"))["n"].iloc[0]):
+                table, keep = text, ibis.literal(True)
+        sample = execute(table.select(v=table[col.name]).filter(keep).limit(1))
         example = f" (e.g. {_example(sample['v'].iloc[0])})" if len(sample) else ""
     except Exception:  # the example is a courtesy; never mask the real message
         example = ""

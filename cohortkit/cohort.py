@@ -301,7 +301,7 @@ def cohort_table(
         transactions,
         [
             Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
+            Column("date_col", date_col, "date", "timestamp", "the purchase date", missing="allow"),
             Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
             *log_by,
         ],
@@ -490,7 +490,7 @@ def _second_purchases(
         transactions,
         [
             Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
+            Column("date_col", date_col, "date", "timestamp", "the purchase date", missing="allow"),
             *log_by,
         ],
         what="transactions",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._errors import DataError
@@ -91,6 +92,9 @@ def load_cdnow(sample: bool = False, *, pseudonymize: bool = False, salt: str | 
     >>> round(tx["amount"].sum(), 2)
     np.float64(2500315.63)
     """
+    for argument, value in (("sample", sample), ("pseudonymize", pseudonymize)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise DataError(f"{argument}={value!r} must be True or False.")
     name = "cdnow_sample.csv" if sample else "cdnow_master.csv"
     frame = pd.read_csv(
         data_path("cdnow", name),

@@ -160,13 +160,19 @@ def funnel_from_counts(
             f"step names must be unique, but {dupes} occur more than once. Give each step its own "
             "name."
         )
+    flags = [v for v in values if isinstance(v, (bool, np.bool_))]
+    if flags:
+        raise DataError(
+            f"funnel counts must be numbers, got True/False values ({values!r}). Pass the number of "
+            "users at each step (e.g. flags.sum())."
+        )
     try:
         counts = np.asarray(values, dtype="float64")
     except (TypeError, ValueError):
         raise DataError(
             f"funnel counts must be numbers, got {values!r}. Convert them with pandas.to_numeric(...)."
         ) from None
-    bad = np.isnan(counts) | (counts < 0) | (np.mod(np.nan_to_num(counts), 1) != 0)
+    bad = ~np.isfinite(counts) | (counts < 0) | (np.mod(np.nan_to_num(counts, posinf=0.5), 1) != 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
@@ -447,8 +453,8 @@ def funnel(
         events,
         [
             Column("user_col", user_col, "user", "any", "the user id"),
-            Column("time_col", time_col, "ts", "timestamp", "the event time"),
-            Column("event_col", event_col, "event", "string", "the event name"),
+            Column("time_col", time_col, "ts", "timestamp", "the event time", missing="allow"),
+            Column("event_col", event_col, "event", "string", "the event name", missing="allow"),
             Column("by", by, "grp", "any", "the group (e.g. channel) of each event"),
         ],
         what="events",

@@ -43,6 +43,12 @@ def _check_ci(ci: Any) -> float:
 
 def _as_array(values: Any, argument: str) -> tuple[np.ndarray, pd.Index | None]:
     index = values.index if isinstance(values, pd.Series) else None
+    raw = np.asarray(values, dtype=object) if not isinstance(values, pd.Series) else values.to_numpy(object)
+    if any(isinstance(v, (bool, np.bool_)) for v in np.ravel(raw)):
+        raise DataError(
+            f"{argument} holds True/False values; rates need counts. Pass the number of successes "
+            "and trials (e.g. flags.sum() and len(flags))."
+        )
     try:
         arr = np.asarray(values, dtype="float64")
     except (TypeError, ValueError):
@@ -54,6 +60,11 @@ def _as_array(values: Any, argument: str) -> tuple[np.ndarray, pd.Index | None]:
         raise DataError(
             f"{argument} contains {int(np.isnan(arr).sum())} missing value(s). Fill or drop them "
             "before computing rates."
+        )
+    if np.isinf(arr).any():
+        raise DataError(
+            f"{argument} contains {int(np.isinf(arr).sum())} infinite value(s); counts must be "
+            "finite. Fix or drop them."
         )
     return np.atleast_1d(arr), index
 
@@ -387,15 +398,16 @@ def ad_metrics(
 
     conv = _optional(conversions_col, "conversions")
     rev = _optional(revenue_col, "revenue")
-    data = table_probe if table_probe is not None else campaigns
+    # the DataFrame itself when there is one, so that prepare cleans just the columns it needs
+    data = campaigns if isinstance(campaigns, pd.DataFrame) or table_probe is None else table_probe
     cols = [Column("by", b, f"__by{i}", "any", "the campaign name") for i, b in enumerate(by_cols)]
     cols += [
         Column("date_col", date_col, "date", "timestamp", "the day of each row"),
-        Column("impressions_col", impressions_col, "impressions", "numeric", "impressions"),
-        Column("clicks_col", clicks_col, "clicks", "numeric", "clicks"),
-        Column("spend_col", spend_col, "spend", "numeric", "the ad spend"),
-        Column("conversions_col", conv, "conversions", "numeric", "conversions"),
-        Column("revenue_col", rev, "revenue", "numeric", "the attributed revenue"),
+        Column("impressions_col", impressions_col, "impressions", "numeric", "impressions", missing="allow"),
+        Column("clicks_col", clicks_col, "clicks", "numeric", "clicks", missing="allow"),
+        Column("spend_col", spend_col, "spend", "numeric", "the ad spend", missing="allow"),
+        Column("conversions_col", conv, "conversions", "numeric", "conversions", missing="allow"),
+        Column("revenue_col", rev, "revenue", "numeric", "the attributed revenue", missing="allow"),
     ]
     t = prepare(data, cols, what="campaigns")
     measures = ["impressions", "clicks", "spend"] + (["conversions"] if conv else []) + (
@@ -523,7 +535,8 @@ def nps(
     ci = _check_ci(ci)
     by_cols = _by_list(by)
     cols = [Column("by", b, f"__by{i}", "any", "a grouping key") for i, b in enumerate(by_cols)]
-    cols.append(Column("score_col", score_col, "score", "numeric", "the 0-10 recommendation score"))
+    cols.append(Column("score_col", score_col, "score", "numeric", "the 0-10 recommendation score",
+                       missing="allow"))
     t = prepare(data, cols, what="data")
     s = t["score"].cast("float64")
     valid = s.notnull()

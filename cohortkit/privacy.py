@@ -55,7 +55,8 @@ def pseudonymize(
 
     Equal ids map to equal pseudonyms (within one salt), so customer counts, joins between tables
     pseudonymised with the same salt, and every cohortkit computation give the same results.
-    Missing values stay missing.
+    Ids are hashed in their text form, as cohortkit's engine reads ids: ``17`` and ``"17"`` are the
+    same id (and get the same pseudonym). Missing values stay missing.
 
     Parameters
     ----------
@@ -80,8 +81,18 @@ def pseudonymize(
     >>> int(out["amount"].sum()) == int(df["amount"].sum())
     True
     """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(
+            f"frame has type {type(frame).__name__}; pass a pandas DataFrame (for a Series, "
+            "series.to_frame())."
+        )
     if isinstance(columns, str):
         columns = [columns]
+    if not isinstance(columns, Iterable) or not all(isinstance(c, str) for c in columns):
+        raise DataError(
+            f"columns={columns!r} is not a column name or a list of column names; pass e.g. "
+            "columns='customer_id' or columns=['user_id', 'email']."
+        )
     columns = list(columns)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -90,16 +101,17 @@ def pseudonymize(
             f"column {missing[0]!r} (columns) not found; the data has columns {found}. Pass the "
             "names of the id columns to pseudonymise."
         )
-    if not 8 <= length <= 64:
+    if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
         raise DataError(f"length={length!r} must be between 8 and 64 hex characters.")
     key = _salt(salt)
     out = frame.copy()
     for column in columns:
         values = out[column]
-        uniques = pd.unique(values.dropna())
+        texts = values.map(str, na_action="ignore")
+        uniques = pd.unique(texts.dropna())
         mapping = {
             value: f"{prefix}_"
-            + hmac.new(key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+            + hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
             for value in uniques
         }
         if len(set(mapping.values())) != len(mapping):
@@ -107,5 +119,5 @@ def pseudonymize(
                 f"column {column!r}: {len(mapping):,} ids collide at length={length}; pass a larger "
                 "length."
             )
-        out[column] = values.map(mapping).astype("str").where(values.notna())
+        out[column] = texts.map(mapping).astype("str").where(values.notna())
     return out

@@ -58,6 +58,17 @@ def _ga4(data: Any, start: Any, end: Any) -> ir.Table:
             f"BigQuery export schema ({expected}); found {found}. Pass the events_* table (or its "
             "Parquet export) as it is, without flattening it."
         )
+    schema = table.schema()
+    for column, ok, expected in (
+        ("event_timestamp", schema["event_timestamp"].is_integer(), "integer microseconds since 1970 (INT64)"),
+        ("event_date", schema["event_date"].is_string() or schema["event_date"].is_integer(),
+         "'YYYYMMDD' strings"),
+    ):
+        if not ok:
+            raise DataError(
+                f"column {column!r} of the GA4 export must hold {expected}, but has type "
+                f"{schema[column]}. Pass the export as BigQuery wrote it (not a converted copy)."
+            )
     first, last = _date_key(start, "start"), _date_key(end, "end")
     if first and last and first > last:
         raise DataError(f"start={start!r} is after end={end!r}; pass start <= end.")
@@ -316,6 +327,11 @@ def _match(header: str, candidates: tuple[str, ...]) -> bool:
 def _read_report(source: Any, platform: str) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         return source.copy()
+    if not isinstance(source, (str, Path)):
+        raise DataError(
+            f"report has type {type(source).__name__}; pass the path of the exported CSV or a "
+            "pandas DataFrame of it."
+        )
     path = Path(source)
     if not path.exists():
         raise DataError(f"cost report {str(path)!r} does not exist. Pass the path of the exported CSV or a DataFrame.")
@@ -349,7 +365,7 @@ def _read_report(source: Any, platform: str) -> pd.DataFrame:
 
 
 def _to_number(values: pd.Series, column: str) -> pd.Series:
-    text = values.astype("str").str.strip()
+    text = values.astype("str").fillna("").str.strip()
     text = text.replace({"--": "0", "-": "0", "": "0", "nan": "0", "None": "0"})
     cleaned = text.str.replace(r"[¥￥$€£,\s円]", "", regex=True).str.replace("，", "", regex=False)
     numbers = pd.to_numeric(cleaned, errors="coerce")
@@ -442,7 +458,22 @@ def ad_costs(
     date_text = out["date"].astype("str").str.strip()
     total = date_text.str.match(_TOTAL_ROW) | out["date"].isna() | date_text.eq("")
     out = out[~total]
-    dates = pd.to_datetime(out["date"].astype("str").str.strip(), errors="coerce", format="mixed")
+    if out.empty:
+        raise DataError(
+            f"the cost report has no data rows (only headers or a total row) under {mapping['date']!r}; "
+            "check the export's date range and filters."
+        )
+    date_text = out["date"].astype("str").str.strip()
+    shapes = date_text.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "A", regex=True)
+    if shapes.nunique() > 1:
+        first = date_text[shapes == shapes.iloc[0]].iloc[0]
+        other = date_text[shapes != shapes.iloc[0]].iloc[0]
+        raise DataError(
+            f"column {mapping['date']!r} of the cost report mixes date formats, e.g. {first!r} and "
+            f"{other!r}, so a value such as '01/02/2024' is ambiguous. Re-export the report with one "
+            "date format, or convert the column with pandas.to_datetime(..., format=...) first."
+        )
+    dates = pd.to_datetime(date_text, errors="coerce", format="mixed")
     if dates.isna().any():
         bad = out["date"][dates.isna()].iloc[0]
         raise DataError(
@@ -451,9 +482,22 @@ def ad_costs(
         )
     out["date"] = dates.dt.normalize()
     out["campaign"] = out["campaign"].astype("str").str.strip()
+    nameless = out["campaign"].isna() | out["campaign"].eq("")
+    if nameless.any():
+        raise DataError(
+            f"column {mapping['campaign']!r} of the cost report is empty in {int(nameless.sum())} "
+            f"data row(s), e.g. the row dated {str(out['date'][nameless].iloc[0].date())!r}; their spend "
+            "would belong to no campaign. Fill in the campaign names or drop those rows."
+        )
     for role in ("impressions", "clicks", "spend", "conversions"):
         if role in out:
             out[role] = _to_number(out[role], mapping[role])
+    for role in ("impressions", "clicks", "conversions"):
+        if role in out and (out[role] < 0).any():
+            raise DataError(
+                f"column {mapping[role]!r} ({role}) of the cost report has negative values, e.g. "
+                f"{out[role][out[role] < 0].iloc[0]:g}; counts are never negative. Check the export."
+            )
     if (out["spend"] < 0).any():
         raise DataError(
             f"column {mapping['spend']!r} (spend) has negative values; a cost report's spend is never "

@@ -60,7 +60,7 @@ def _customers_table(customers, *, by, customer_col, acquired_col):
         customers,
         [
             Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("by", by, "group", "string", "the acquisition campaign of each customer"),
+            Column("by", by, "group", "string", "the acquisition campaign of each customer", missing="allow"),
             Column("acquired_col", acquired_col, "acquired_at", "timestamp", "the acquisition time"),
         ],
         what="customers",
@@ -265,7 +265,8 @@ def _clv_table(clv, *, customer_col, clv_col, horizon, time_unit, discount_rate,
         clv,
         [
             Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("clv_col", clv_col, "clv", "numeric", "each customer's predicted residual value"),
+            Column("clv_col", clv_col, "clv", "numeric", "each customer's predicted residual value",
+                   missing="allow"),
         ],
         what="clv",
     )
@@ -431,7 +432,7 @@ def ad_value(
     camp = prepare(
         campaigns,
         [
-            Column("by", by, "group", "string", "the campaign name"),
+            Column("by", by, "group", "string", "the campaign name", missing="allow"),
             Column("impressions_col", impressions_col, "impressions", "numeric", "the impressions"),
             Column("clicks_col", clicks_col, "clicks", "numeric", "the clicks"),
             Column("spend_col", spend_col, "spend", "numeric", "the ad spend"),

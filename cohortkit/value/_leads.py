@@ -70,7 +70,8 @@ def lead_scores(
     ``lead_id, timestamp, event``. Events named in ``points`` add their points to the lead's score
     (e.g. ``product_page_view`` +10, ``seminar`` +20, ``document_request`` +30); events named in
     ``stages`` are the sales stages recorded by the CRM (``sql``, ``deal``; or e.g.
-    ``["sql", "opportunity", "won"]``); other events are counted but score 0.
+    ``["sql", "opportunity", "won"]``); other events (and events without a name) are counted but score
+    0. A row without a lead id or a time raises :class:`~cohortkit.DataError` (engine policy).
 
     **Stages**, in order, each reached at most once:
 
@@ -138,7 +139,7 @@ def lead_scores(
         [
             Column("lead_col", lead_col, "lead_id", "string", "the lead id"),
             Column("time_col", time_col, "timestamp", "timestamp", "the event time"),
-            Column("event_col", event_col, "event", "string", "the event name"),
+            Column("event_col", event_col, "event", "string", "the event name", missing="allow"),
         ],
         what="events",
     )

@@ -271,12 +271,21 @@ def reallocate(
         dup = table.loc[table[key].duplicated(), key].iloc[0]
         raise DataError(f"column {key!r} (key) has duplicate value {dup!r}; pass one row per campaign.")
     keys = table[key].reset_index(drop=True)
+    for arg, col in (("spend_col", spend_col), ("by", by)):
+        if pd.api.types.is_bool_dtype(table[col]) or any(isinstance(v, (bool, np.bool_)) for v in table[col]):
+            raise DataError(f"column {col!r} ({arg}) holds True/False values; it must hold numbers. "
+                            "Pass the numeric column.")
     spend = pd.to_numeric(table[spend_col], errors="coerce").to_numpy(dtype="float64")
     rate = pd.to_numeric(table[by], errors="coerce").to_numpy(dtype="float64")
     if np.isnan(spend).any() or (spend < 0).any() or np.isinf(spend).any():
         i = int(np.flatnonzero(~(spend >= 0) | np.isinf(spend))[0])
         raise DataError(f"column {spend_col!r} (spend_col) must hold spends >= 0, but {keys[i]!r} has "
                         f"{table[spend_col].iloc[i]!r}. Fix or drop that row.")
+    if np.isinf(rate).any():
+        bad = [k for k, v in zip(keys, rate) if np.isinf(v)]
+        raise DataError(f"column {by!r} (by) is infinite for {', '.join(repr(k) for k in bad)} (a campaign "
+                        "with value but no spend?); reallocation needs a finite value per unit of spend. Drop "
+                        "those rows or fix their spend.")
     if (~np.isfinite(rate)).any():
         bad = [k for k, v in zip(keys, rate) if not np.isfinite(v)]
         raise DataError(f"column {by!r} (by) is missing for {', '.join(repr(k) for k in bad)}; "
