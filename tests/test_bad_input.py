@@ -327,14 +327,12 @@ CASES = [
         "transactions is empty (0 rows); cohortkit needs at least one row. Check the file path or the "
         "filter that produced it.")),
     Case("rfm-refund-on-its-own-day", lambda: _rfm(with_col(TX, amount=[10.0, -10.0, 5.0, 8.0, 12.0])),
-         Result("a day with only a refund is not a repeat purchase", _rfm_refund_not_a_purchase),
-         xfail="clv fix pending"),
+         Result("a day with only a refund is not a repeat purchase", _rfm_refund_not_a_purchase)),
     Case("rfm-observation-end-before-first-purchase",
          lambda: ck.rfm_summary(TX, observation_end="2023-12-31"),
          Error("observation_end='2023-12-31' is before the first purchase (2024-01-05); nothing would be "
                "observed. Pass a date on or after 2024-01-05, or leave observation_end=None to use the "
-               "day of the last purchase (2024-03-15)."),
-         xfail="clv fix pending"),
+               "day of the last purchase (2024-03-15).")),
     # calibration_holdout ----------------------------------------------------------------------
     Case("calibration-nan-customer-id", lambda: ck.calibration_holdout(
         with_col(TX, customer_id=[None, "a", "b", "c", "c"]), calibration_end="2024-02-15"),
@@ -347,13 +345,13 @@ CASES = [
         "summary has no repeat customers: frequency is 0 for all 3 customers, so the purchase model "
         "cannot be estimated. Use a longer observation period, or check that customer_col identifies "
         "customers (not orders).")),
-    Case("clv-refund-makes-monetary-value-negative",
-         lambda: _fit_warnings(_rfm(with_col(TX, amount=[10.0, -20.0, 5.0, 8.0, 12.0]))),
+    Case("clv-free-repeat-order-makes-monetary-value-zero",
+         lambda: _fit_warnings(_rfm(with_col(TX, amount=[10.0, 0.0, 5.0, 8.0, 12.0]))),
          Result("the spend model is fitted without customers whose monetary_value <= 0, with a warning",
                 _refund_fit_warns)),
     Case("clv-list-instead-of-summary", lambda: _fit_clv([1, 2, 3]), Error(
         "summary has type list; pass the DataFrame returned by cohortkit.rfm_summary(...) or "
-        "cohortkit.calibration_holdout(...)."), xfail="clv fix pending"),
+        "cohortkit.calibration_holdout(...).")),
     # cohort_table, repeat_rate ------------------------------------------------------------------
     Case("cohort-nan-customer-id", lambda: ck.cohort_table(with_col(TX, customer_id=["a", np.nan, "b", "c", "c"])),
          Error(_missing("customer_id", "customer_col", 1, 5, "the customer id"))),

@@ -188,8 +188,9 @@ class CLVModel:
             When the optimiser did not converge or a parameter ran to the edge of the space.
         """
         self._check_hyper()
-        time_unit = time_unit if time_unit is not None else summary.attrs.get("time_unit") if isinstance(
-            summary, pd.DataFrame) else None
+        if not isinstance(summary, pd.DataFrame):
+            _validated(summary, need_monetary=False)  # raises the type error
+        time_unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
         if time_unit is None:
             raise DataError(
                 "time_unit is not known: summary.attrs has no 'time_unit' (the summary was not made by "

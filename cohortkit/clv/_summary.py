@@ -58,11 +58,27 @@ def _prepared(transactions, customer_col, date_col, amount_col):
     )
 
 
-def _max_date(t) -> pd.Timestamp:
+def _date_range(t) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last purchase time, in one query (passed on as literals, ENGINE.md guardrail 3)."""
     from .._engine import execute
 
-    value = execute(t.date.max().name("end"))["end"].iloc[0]
-    return pd.Timestamp(value)
+    row = execute(t.aggregate(first=t.date.min(), last=t.date.max())).iloc[0]
+    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+
+
+def _end(t, value, argument: str) -> pd.Timestamp:
+    """``value`` as a timestamp (default: the last purchase), refused when before the first purchase."""
+    first, last = _date_range(t)
+    if value is None:
+        return last
+    end = _timestamp(value, argument)
+    if end.normalize() < first.normalize():
+        raise DataError(
+            f"{argument}={value!r} is before the first purchase ({first.date()}); nothing would be "
+            f"observed. Pass a date on or after {first.date()}, or leave observation_end=None to use "
+            f"the day of the last purchase ({last.date()})."
+        )
+    return end
 
 
 def _periods(t, merge: str, has_amount: bool, after=None, until=None):
@@ -78,7 +94,10 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
         t = t.filter(day <= _lit(until))
     t = t.mutate(period=t.date.truncate(merge))
     if has_amount:
-        return t.group_by(["customer_id", "period"]).aggregate(amount=t.amount.sum())
+        merged = t.group_by(["customer_id", "period"]).aggregate(amount=t.amount.sum())
+        # a period whose refunds exceed its purchases (e.g. a refund on a day of its own) is not a
+        # purchase; a net zero (a free order, or a purchase returned the same day) still is
+        return merged.filter(merged.amount >= 0)
     return t.select("customer_id", "period").distinct()
 
 
@@ -137,7 +156,9 @@ def rfm_summary(
     fractional weeks such as 38.857 appear when ``merge="D"``). The merge resolution and the time unit
     are separate settings: Fader, Hardie & Lee (2005) merge same-*day* purchases and measure time in
     weeks, i.e. ``merge="D", time_unit="W"``. Purchases on days after ``observation_end`` are
-    ignored (also within the last merge period).
+    ignored (also within the last merge period). A merge period whose amounts sum to less than zero
+    (refunds exceeding purchases, e.g. a return on a day of its own) is not a purchase; refunds on a
+    purchase day reduce that day's value. An ``observation_end`` before the first purchase raises.
 
     The vocabulary and values are those of ``lifetimes.utils.summary_data_from_transaction_data``
     (with ``freq="D"`` and ``freq_multiplier=1`` or 7), computed as one Ibis expression on DuckDB by
@@ -183,7 +204,7 @@ def rfm_summary(
     unit_days = _check_unit(time_unit, "time_unit")
     _check_unit(merge, "merge")
     t = _prepared(transactions, customer_col, date_col, amount_col)
-    end = _max_date(t) if observation_end is None else _timestamp(observation_end, "observation_end")
+    end = _end(t, observation_end, "observation_end")
     periods = _periods(t, merge, amount_col is not None, until=end.normalize())
     end = _floor(end, merge)
     expr = _summary_expr(periods, _lit(end), unit_days, amount_col is not None)
@@ -270,10 +291,8 @@ def calibration_holdout(
     unit_days = _check_unit(time_unit, "time_unit")
     _check_unit(merge, "merge")
     t = _prepared(transactions, customer_col, date_col, amount_col)
-    cal_day = _timestamp(calibration_end, "calibration_end").normalize()
-    end_day = (
-        _max_date(t) if observation_end is None else _timestamp(observation_end, "observation_end")
-    ).normalize()
+    cal_day = _end(t, calibration_end, "calibration_end").normalize()
+    end_day = _end(t, observation_end, "observation_end").normalize()
     if end_day <= cal_day:
         raise DataError(
             f"observation_end ({end_day.date()}) must be after calibration_end ({cal_day.date()}); "
