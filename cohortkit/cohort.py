@@ -39,7 +39,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ._engine import Column, execute, literal_timestamp, parse_duration, prepare
+from ._engine import Column, exact_sum, execute, literal_timestamp, parse_duration, prepare
 from ._errors import DataError
 
 __all__ = ["cohort_table", "cohort_matrix", "repeat_rate", "days_to_second_purchase"]
@@ -329,7 +329,7 @@ def cohort_table(
         keys.append("by")
     aggs = {"orders": t.count()}
     if has_amount:
-        aggs["revenue"] = t.amount.sum()
+        aggs["revenue"] = exact_sum(t.amount)
     cp = t.group_by(keys).aggregate(**aggs)  # one row per customer and active period
     if groups is not None:
         cp = cp.left_join(groups, cp.customer_id == groups.customer_id).select(
@@ -346,7 +346,7 @@ def cohort_table(
         "orders": cp.orders.sum(),
     }
     if has_amount:
-        cell_aggs["revenue"] = cp.revenue.sum()
+        cell_aggs["revenue"] = exact_sum(cp.revenue)
     cells = cp.group_by([*[cp[k] for k in group_keys], (cp.p - cp.cohort).name("n")]).aggregate(
         **cell_aggs
     )

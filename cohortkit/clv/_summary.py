@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._engine import exact_sum
 from .._errors import DataError
 
 __all__ = ["rfm_summary", "calibration_holdout"]
@@ -94,7 +95,7 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
         t = t.filter(day <= _lit(until))
     t = t.mutate(period=t.date.truncate(merge))
     if has_amount:
-        merged = t.group_by(["customer_id", "period"]).aggregate(amount=t.amount.sum())
+        merged = t.group_by(["customer_id", "period"]).aggregate(amount=exact_sum(t.amount))
         # a period whose refunds exceed its purchases (e.g. a refund on a day of its own) is not a
         # purchase; a net zero (a free order, or a purchase returned the same day) still is
         return merged.filter(merged.amount >= 0)
@@ -113,7 +114,7 @@ def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
         last=per.period.max(),
     )
     if has_amount:
-        aggs["repeat_total"] = per.amount.sum(where=per.period > per.first)
+        aggs["repeat_total"] = exact_sum(per.amount, where=per.period > per.first)
     g = per.group_by("customer_id").aggregate(**aggs)
     # Both ends are truncated to the merge period already, so day differences agree on every engine.
     cols = dict(
@@ -306,7 +307,7 @@ def calibration_holdout(
     hold_rows = _periods(t, merge, has_amount, after=cal_day, until=end_day)
     aggs = dict(frequency_holdout=hold_rows.count())
     if has_amount:
-        aggs["monetary_value_holdout"] = hold_rows.amount.mean().cast("float64")
+        aggs["monetary_value_holdout"] = exact_sum(hold_rows.amount) / hold_rows.count()
     hold = hold_rows.group_by(customer_id_h=hold_rows.customer_id).aggregate(**aggs)
     joined = cal.left_join(hold, cal.customer_id == hold.customer_id_h)
     cols = {c: joined[c] for c in cal.columns}

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._engine import TIME_UNITS, Column, as_table, execute, literal_timestamp, prepare
+from .._engine import TIME_UNITS, Column, as_table, exact_sum, execute, literal_timestamp, prepare
 from .._errors import DataError
 from ._reallocate import _rank
 
@@ -120,7 +120,7 @@ def _curve(acq, tx, end_day: pd.Timestamp, unit_days: float, margin: float) -> p
     j = j.mutate(tx_day=j.date.truncate("D"))
     j = j.mutate(period_number=(j.tx_day.delta(j.acq_day, unit="day") // unit).cast("int64"))
     j = j.filter((j.tx_day >= j.acq_day) & (j.period_number < j.n_complete))
-    revenue = execute(j.group_by(["group", "period_number"]).aggregate(revenue=j.amount.sum()))
+    revenue = execute(j.group_by(["group", "period_number"]).aggregate(revenue=exact_sum(j.amount)))
     sizes = execute(a.group_by(["group", "n_complete"]).aggregate(n=a.count()))
     frames = []
     for group, g in sizes.groupby("group", sort=True):
@@ -494,7 +494,7 @@ def ad_value(
         j = j.filter((j.date.truncate("D") >= j.acq_day) & (j.date < end_next))
         j = j.mutate(first=j.date.min().over(ibis.window(group_by="customer_id")))
         realised = j.group_by("customer_id").aggregate(
-            realised=j.amount.sum(),
+            realised=exact_sum(j.amount),
             first_order=ibis.cases((j.date == j.first, j.amount), else_=0.0).sum(),
         )
         per = per.left_join(realised, "customer_id").select(
