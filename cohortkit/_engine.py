@@ -61,6 +61,7 @@ from ._errors import DataError
 
 __all__ = [
     "Column",
+    "transaction_columns",
     "as_table",
     "prepare",
     "execute",
@@ -239,6 +240,22 @@ class Column:
         if self.missing is None:
             return self.kind != "any"
         return self.missing == "refuse"
+
+
+def transaction_columns(customer_col: str, date_col: str, amount_col: str | None) -> list[Column]:
+    """The column spec of a transaction log: customer id, purchase time and (optional) amount.
+
+    Examples
+    --------
+    >>> [c.as_ for c in transaction_columns("cust", "when", None)]
+    ['customer_id', 'date']
+    """
+    cols = [
+        Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+        Column("date_col", date_col, "date", "timestamp", "the purchase date"),
+        Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
+    ]
+    return [c for c in cols if c.name is not None]
 
 
 def _missing_message(col: Column, columns: list[str], what: str) -> str:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from ._engine import Column, exact_sum, execute, literal_timestamp, parse_duration, prepare
 from ._errors import DataError
+from .metrics import _interval as _rate_interval
 
 __all__ = ["cohort_table", "cohort_matrix", "repeat_rate", "days_to_second_purchase"]
 
@@ -578,23 +579,6 @@ def days_to_second_purchase(
     return res
 
 
-def _wilson(successes: np.ndarray, n: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval; NaN where n == 0."""
-    from scipy.stats import norm
-
-    z = norm.ppf(0.5 + ci / 2)
-    x = np.asarray(successes, dtype="float64")
-    n = np.asarray(n, dtype="float64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
-    return low, high
-
-
 def repeat_rate(
     transactions,
     *,
@@ -686,7 +670,7 @@ def repeat_rate(
     x = out["repeaters"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["repeat_rate"] = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
-    out["ci_low"], out["ci_high"] = _wilson(x, n, float(ci))
+    _, out["ci_low"], out["ci_high"] = _rate_interval(x, n, float(ci), "wilson")
     out["note"] = np.where(
         n > 0, "", f"no customer's {w}-day window has ended by the observation end"
     )

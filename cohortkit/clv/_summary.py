@@ -46,17 +46,9 @@ def _timestamp(value: Any, argument: str) -> pd.Timestamp:
 
 
 def _prepared(transactions, customer_col, date_col, amount_col):
-    from .._engine import Column, prepare
+    from .._engine import prepare, transaction_columns
 
-    return prepare(
-        transactions,
-        [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
-            Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
-        ],
-        what="transactions",
-    )
+    return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
 
 
 def _date_range(t) -> tuple[pd.Timestamp, pd.Timestamp]:

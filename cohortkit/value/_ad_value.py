@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._engine import TIME_UNITS, Column, as_table, exact_sum, execute, literal_timestamp, prepare
+from .._engine import (
+    TIME_UNITS,
+    Column,
+    as_table,
+    exact_sum,
+    execute,
+    literal_timestamp,
+    prepare,
+    transaction_columns,
+)
 from .._errors import DataError
 from ._reallocate import _rank
 
@@ -82,15 +91,7 @@ def _customers_table(customers, *, by, customer_col, acquired_col):
 
 
 def _transactions_table(transactions, *, customer_col, date_col, amount_col):
-    return prepare(
-        transactions,
-        [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
-            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
-            Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
-        ],
-        what="transactions",
-    )
+    return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
 
 
 def _end_day(tx, observation_end) -> pd.Timestamp:
