@@ -104,12 +104,11 @@ def tracking_table(model: CLVModel, transactions, *, customer_col: str = "custom
     import ibis
 
     from .._engine import execute
-    from ._summary import _lit, _max_date, _prepared, _timestamp
+    from ._summary import _end, _lit, _prepared, _timestamp
 
     pp = _fitted(model)
     t = _prepared(transactions, customer_col, date_col, None)
-    last = _max_date(t) if end is None else _timestamp(end, "end")
-    last = last.normalize()
+    last = _end(t, end, "end").normalize()
     day = t.date.truncate("D")
     days = t.filter(day <= _lit(last)).select(customer_id=t.customer_id, day=day).distinct()
     first = days.day.min().over(group_by=days.customer_id)
