@@ -111,3 +111,18 @@ def test_executes_cleanly_and_reproducibly(path):
     second, _ = _execute(path)
     assert _texts(first) == _texts(second), "two executions printed different numbers"
     print(f"{path.name}: {seconds:.1f} s")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_papermill_sees_every_parameter(path):
+    # papermill skips a parameter line it cannot parse (e.g. a second "=" in its comment), and
+    # `make report DATA=...` would then not override it
+    import ast
+
+    import papermill
+
+    cell = next(c for c in _read(path).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    assert "data_path" in assigned
+    assert set(papermill.inspect_notebook(str(path))) == assigned
