@@ -85,6 +85,49 @@ def _minimize(fun, x0, jac, tol, hess_inv0=None):
         return minimize(fun, x0=x0, jac=jac, method="BFGS", tol=tol, options=options)
 
 
+#: Further starting points (log of scaled parameters) tried when the first BFGS run fails.
+_RESTARTS = (0.0, -1.0, 1.0, -2.0)
+
+
+def _minimize_robust(fun, x0, jac, tol, hess_inv0=None):
+    """BFGS from ``x0``; when it does not converge, more starting points and a derivative-free polish.
+
+    lifetimes runs one BFGS from one start and reports failures on some data sets (its issues
+    #258, #262 and #396). Here a failed run is retried from the starts in :data:`_RESTARTS`; if none
+    converges, Nelder-Mead polishes the best point found and BFGS restarts from there. The best
+    converged solution (lowest objective) wins; ``out.restarts`` says how many extra runs it took.
+    """
+    out = _minimize(fun, x0, jac, tol, hess_inv0)
+    out.restarts = 0
+    if _converged(out):
+        return out
+
+    def value(result) -> float:
+        f = float(np.asarray(result.fun).ravel()[0]) if np.size(result.fun) else np.inf
+        return f if np.isfinite(f) else np.inf
+
+    runs = [out]
+    for level in _RESTARTS:
+        runs.append(_minimize(fun, np.full(len(x0), level), jac, tol))
+        if _converged(runs[-1]):
+            break
+    converged = [r for r in runs if _converged(r)]
+    if not converged:
+        from scipy.optimize import minimize
+
+        scalar = (lambda p: fun(p)[0]) if jac is True else fun
+        best = min(runs, key=value)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            polished = minimize(scalar, best.x, method="Nelder-Mead",
+                                options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 20_000})
+        runs.append(_minimize(fun, polished.x, jac, tol))
+        converged = [r for r in runs if _converged(r)]
+    chosen = min(converged or runs, key=value)
+    chosen.restarts = len(runs) - 1
+    return chosen
+
+
 def _converged(out) -> bool:
     grad = getattr(out, "jac", None)
     small = grad is not None and np.all(np.isfinite(grad)) and np.max(np.abs(grad)) < 1e-5
@@ -109,14 +152,14 @@ def fit_purchase(model, x, tx, T, w, penalizer=0.0, x0=None, hess_inv0=None, eng
     start = 0.1 * np.ones(4) if x0 is None else np.asarray(x0, float)
     if model in ("bgnbd", "mbgnbd") and engine == "numpy":
         objective = M.purchase_objective(model, x, stx, sT, w, penalizer)
-        out = _minimize(objective, start, True, 1e-7, hess_inv0)
+        out = _minimize_robust(objective, start, True, 1e-7, hess_inv0)
     elif model in ("bgnbd", "mbgnbd"):
         from autograd import value_and_grad
 
         lt = M.lifetimes_fitters()
         nll = {"bgnbd": lt.BetaGeoFitter, "mbgnbd": lt.ModifiedBetaGeoFitter}[model]._negative_log_likelihood
         args = (x.astype(int), stx, sT, w, penalizer)
-        out = _minimize(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
+        out = _minimize_robust(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
     else:
         total = w.sum()
         xi = x
@@ -130,7 +173,7 @@ def fit_purchase(model, x, tx, T, w, penalizer=0.0, x0=None, hess_inv0=None, eng
 
         if x0 is None:
             start = np.zeros(4)
-        out = _minimize(nll, start, None, 1e-8, hess_inv0)
+        out = _minimize_robust(nll, start, None, 1e-8, hess_inv0)
     params = np.exp(out.x)
     names = M.PURCHASE_PARAMS[model]
     for i, name in enumerate(names):
@@ -147,13 +190,13 @@ def fit_spend(x, m, w, penalizer=0.0, x0=None, hess_inv0=None, engine="numpy") -
     x, m, w = (np.asarray(v, float) for v in (x, m, w))
     start = 0.1 * np.ones(3) if x0 is None else np.asarray(x0, float)
     if engine == "numpy":
-        out = _minimize(M.spend_objective(x, m, w, penalizer), start, True, 1e-7, hess_inv0)
+        out = _minimize_robust(M.spend_objective(x, m, w, penalizer), start, True, 1e-7, hess_inv0)
     else:
         from autograd import value_and_grad
 
         nll = M.lifetimes_fitters().GammaGammaFitter._negative_log_likelihood
         args = (x, m, w, penalizer)
-        out = _minimize(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
+        out = _minimize_robust(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
     edge = [n for n, v in zip(M.SPEND_PARAMS["gamma_gamma"], out.x) if not abs(v) < _EDGE]
     return FitResult(np.exp(out.x), out.x, _converged(out), str(out.message), int(out.nit), edge, out.hess_inv)
 
