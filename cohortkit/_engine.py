@@ -339,6 +339,7 @@ def prepare(
 
     selected: dict[str, ir.Value] = {}
     checks: dict[str, ir.Scalar] = {}
+    blank_counts: dict[int, ir.Scalar] = {}
     examples: dict[str, ir.Scalar] = {}
     for i, col in enumerate(cols):
         expr = table[col.name]
@@ -349,8 +350,11 @@ def prepare(
             if dtype.is_floating():  # NaN stored in a file (pandas NaN arrives as null)
                 checks[f"null{i}"] = checks[f"null{i}"] + expr.isnan().fill_null(False).cast("int64").sum()
             if dtype.is_string() and col.kind == "string":
-                # a regex is ~10x faster than strip() == "" on DuckDB
-                checks[f"blank{i}"] = expr.re_search(r"^\s*$").fill_null(False).cast("int64").sum()
+                # blank ids ('' or ASCII spaces) sort first in binary order, so the column's minimum
+                # tells whether any can exist; only then are they counted (with a regex, ~10x faster
+                # than strip() == "" on DuckDB). Saves a regex over every row of a clean log.
+                checks[f"lowest{i}"] = expr.min()
+                blank_counts[i] = expr.re_search(r"^\s*$").fill_null(False).cast("int64").sum()
         if col.kind == "timestamp":
             if dtype.is_timestamp() or dtype.is_date():
                 expr = expr.cast("timestamp") if not dtype.is_timestamp() or dtype.timezone else expr
@@ -395,6 +399,12 @@ def prepare(
 
         def count(key: str) -> int:
             return int(row[key] or 0) if key in row.index else 0
+
+        for i, blank in blank_counts.items():
+            lowest = row[f"lowest{i}"]
+            if isinstance(lowest, str) and (lowest == "" or ord(lowest[0]) <= 32):
+                n_blank = execute(blank.name("n").as_table(), backend_of=table)["n"].iloc[0]
+                row[f"blank{i}"] = int(n_blank or 0)
 
         for i, col in enumerate(cols):
             meaning = col.meaning or "a value"
