@@ -243,6 +243,18 @@ def ga4_customers(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
     -------
     ibis.Table
         ``customer_id, campaign, channel, source, medium, first_seen, acquired_at``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cohortkit import to_pandas
+    >>> raw = pd.DataFrame({
+    ...     "event_date": ["20240105", "20240107"], "event_name": ["session_start", "purchase"],
+    ...     "event_timestamp": [1704412800000000, 1704585600000000], "user_pseudo_id": ["a", "a"],
+    ...     "traffic_source": [{"source": "google", "medium": "cpc", "name": "brand"}] * 2})
+    >>> to_pandas(ga4_customers(raw))[["customer_id", "campaign", "channel", "acquired_at"]]
+      customer_id campaign      channel acquired_at
+    0           a    brand  Paid Search  2024-01-07
     """
     t = _ga4(data, start, end)
     events = t.select(
@@ -578,6 +590,21 @@ def to_ga4_export(
     ``user_id``; ``ga_session_id`` is the epoch second of the latest ``session_start``.
 
     Write it with ``pyarrow.parquet.write_table(table, path)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> events = pd.DataFrame({"user_id": ["C1", "C1"], "event": ["session_start", "purchase"],
+    ...                        "timestamp": pd.to_datetime(["2024-01-05 10:00", "2024-01-05 10:09"])})
+    >>> tx = pd.DataFrame({"customer_id": ["C1"], "date": pd.to_datetime(["2024-01-05 10:09"]),
+    ...                    "amount": [30.0]})
+    >>> table = to_ga4_export(events, tx)
+    >>> table.num_rows, table.schema.field("ecommerce").type.num_fields
+    (2, 5)
+    >>> from cohortkit import to_pandas
+    >>> to_pandas(ga4_transactions(table.to_pandas()))[["customer_id", "amount", "transaction_id"]]
+      customer_id  amount transaction_id
+    0          C1    30.0      T00000000
     """
     import numpy as np
     import pyarrow as pa

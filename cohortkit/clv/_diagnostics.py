@@ -63,6 +63,17 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     ``table`` is the output of :func:`calibration_holdout` (the model fitted on its calibration
     columns). Returns columns ``frequency`` (calibration frequency, the last bin ``max_frequency``
     or more), ``n_customers``, ``actual``, ``model`` (means per customer) — FHL (2005) figure 4.
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> table = calibration_holdout_table(model, cal)
+    >>> table.loc[0, ["frequency", "n_customers"]].tolist()   # the 1,411 one-time buyers of FHL (2005)
+    [0, 1411]
     """
     pp = _fitted(model)
     _check_max(max_frequency)
@@ -100,6 +111,17 @@ def tracking_table(model: CLVModel, transactions, *, customer_col: str = "custom
     pandas.DataFrame
         Columns ``period`` (1, 2, …), ``end_date``, ``actual``, ``model`` (cumulative), and
         ``attrs["calibration_period"]`` (the period holding ``calibration_end``, if given).
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> track = tracking_table(model, tx, calibration_end="1997-09-30")
+    >>> int(track["period"].max()), int(track["actual"].iloc[-1])   # 78 weeks, cumulative repeats
+    (78, 4339)
     """
     import ibis
 
@@ -148,6 +170,17 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     Recency runs from 0 to ``T`` in steps of ``step`` (model time units), frequency from 0 to
     ``max_frequency`` (default: the largest training frequency, at most 30). Returns columns
     ``frequency, recency, p_alive``; rows with frequency 0 use recency 0's value (recency is 0 then).
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> grid = p_alive_matrix(model, max_frequency=3)
+    >>> list(grid.columns), bool(grid["p_alive"].between(0, 1).all())
+    (['frequency', 'recency', 'p_alive'], True)
     """
     pp = _fitted(model)
     if T is None:

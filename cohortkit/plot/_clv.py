@@ -46,6 +46,18 @@ def plot_calibration_holdout(table, *, ax=None, **kwargs):
 
     ``table`` is :func:`cohortkit.clv.calibration_holdout_table`'s output; ``ax.lines[0]`` is actual,
     ``ax.lines[1]`` the model.
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> from cohortkit.clv import calibration_holdout_table
+    >>> ax = plot_calibration_holdout(calibration_holdout_table(model, cal))
+    >>> len(ax.lines) >= 2
+    True
     """
     import seaborn as sns
 
@@ -63,6 +75,18 @@ def plot_tracking(table, *, ax=None, **kwargs):
 
     ``table`` is :func:`cohortkit.clv.tracking_table`'s output; ``ax.lines[0]`` is actual,
     ``ax.lines[1]`` the model, ``ax.lines[2]`` (if any) the calibration end.
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> from cohortkit.clv import tracking_table
+    >>> ax = plot_tracking(tracking_table(model, tx, calibration_end="1997-09-30"))
+    >>> len(ax.lines) >= 2
+    True
     """
     ax = _axes(ax)
     ax.plot(table["period"], table["actual"], label="actual", **kwargs)
@@ -81,6 +105,18 @@ def plot_p_alive_matrix(table, *, ax=None, **kwargs):
 
     ``table`` is :func:`cohortkit.clv.p_alive_matrix`'s output; the image array
     (``ax.collections[0].get_array()``) holds the wide matrix row by row.
+
+    Examples
+    --------
+    >>> import cohortkit as ck
+    >>> tx = ck.datasets.load_cdnow(sample=True)
+    >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
+    ...                              time_unit="W")
+    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> from cohortkit.clv import p_alive_matrix
+    >>> ax = plot_p_alive_matrix(p_alive_matrix(model, max_frequency=3))
+    >>> ax.get_xlabel() != ""
+    True
     """
     import seaborn as sns
 
