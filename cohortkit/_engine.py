@@ -66,6 +66,8 @@ __all__ = [
     "prepare",
     "execute",
     "to_pandas",
+    "parse_timestamp",
+    "observation_end",
     "exact_sum",
     "get_backend",
     "literal_timestamp",
@@ -614,6 +616,30 @@ def to_pandas(expr: ir.Expr) -> pd.DataFrame:
     return execute(expr)
 
 
+def parse_timestamp(value: Any, *, argument: str) -> pd.Timestamp:
+    """A user-supplied date (str, datetime, Timestamp) as a UTC-naive :class:`pandas.Timestamp`.
+
+    Time-zone-aware values are converted to UTC first, as the engine does with timestamp columns.
+
+    Examples
+    --------
+    >>> parse_timestamp("1998-06-30T09:00:00+09:00", argument="observation_end")
+    Timestamp('1998-06-30 00:00:00')
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise DataError(
+            f"{argument}={value!r} is not a date. Pass a date such as '1998-06-30' or a "
+            "pandas.Timestamp."
+        )
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
 def literal_timestamp(value: Any, *, argument: str) -> ibis.expr.types.TimestampScalar | None:
     """A user-supplied date (str, datetime, Timestamp) as an Ibis timestamp literal; None passes.
 
@@ -624,18 +650,36 @@ def literal_timestamp(value: Any, *, argument: str) -> ibis.expr.types.Timestamp
     """
     if value is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT:
+    return ibis.literal(parse_timestamp(value, argument=argument).to_pydatetime(), type="timestamp")
+
+
+def _date_text(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else str(ts)
+
+
+def observation_end(
+    value: Any, first: pd.Timestamp, last: pd.Timestamp, *, argument: str = "observation_end"
+) -> pd.Timestamp:
+    """The end of observation: ``value`` parsed, or the last purchase when ``None``.
+
+    ``first`` and ``last`` are the data's first and last purchase times (one query, passed in as
+    scalars). A date before the day of the first purchase would observe nothing and raises.
+
+    Examples
+    --------
+    >>> observation_end(None, pd.Timestamp("2024-01-05"), pd.Timestamp("2024-03-15 10:00"))
+    Timestamp('2024-03-15 10:00:00')
+    """
+    if value is None:
+        return last
+    ts = parse_timestamp(value, argument=argument)
+    if ts.normalize() < first.normalize():
         raise DataError(
-            f"{argument}={value!r} is not a date. Pass a date such as '1998-06-30' or a "
-            "pandas.Timestamp."
+            f"{argument}={value!r} is before the first purchase ({_date_text(first)}); nothing would "
+            f"be observed. Pass a date on or after {_date_text(first.normalize())}, or leave "
+            f"observation_end=None to use the day of the last purchase ({_date_text(last.normalize())})."
         )
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ibis.literal(ts.to_pydatetime(), type="timestamp")
+    return ts
 
 
 def parse_duration(value: Any, *, argument: str) -> pd.Timedelta:

@@ -39,7 +39,15 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ._engine import Column, exact_sum, execute, literal_timestamp, parse_duration, prepare
+from ._engine import (
+    Column,
+    _date_text,
+    exact_sum,
+    execute,
+    observation_end,
+    parse_duration,
+    prepare,
+)
 from ._errors import DataError
 from .metrics import _interval as _rate_interval
 
@@ -114,10 +122,6 @@ def _by_columns(by: Any, customers: Any, customer_col: str) -> tuple[list[Column
     return [], [Column("customer_col", customer_col, "customer_id", "string", "the customer id"), spec]
 
 
-def _date_text(ts: pd.Timestamp) -> str:
-    return str(ts.date()) if ts == ts.normalize() else str(ts)
-
-
 def _scan(t: ibis.Table, amount: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last date in one query; refuse missing ids, dates and amounts."""
     # count(*) - count(column): answered from Parquet statistics without a scan
@@ -147,21 +151,7 @@ def _scan(t: ibis.Table, amount: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def _observation_end(value: Any, first: pd.Timestamp, last: pd.Timestamp) -> pd.Timestamp:
     """The last observed day (normalised), validated against the data."""
-    if value is None:
-        return last.normalize()
-    literal_timestamp(value, argument="observation_end")  # raises the engine's message for non-dates
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    day = ts.normalize()
-    if day < first.normalize():
-        raise DataError(
-            f"observation_end={value!r} is before the first purchase ({_date_text(first)}); "
-            f"nothing would be observed. Pass a date on or after {_date_text(first.normalize())}, "
-            f"or leave observation_end=None to use the day of the last purchase "
-            f"({_date_text(last.normalize())})."
-        )
-    return day
+    return observation_end(value, first, last).normalize()
 
 
 # --- periods ------------------------------------------------------------------------------

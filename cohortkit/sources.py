@@ -29,7 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from ._engine import as_table, literal_timestamp
+from ._engine import as_table, parse_timestamp
 from ._errors import DataError
 
 __all__ = ["ga4_events", "ga4_transactions", "ga4_customers", "ad_costs", "to_ga4_export", "GA4_REQUIRED"]
@@ -42,8 +42,7 @@ _GA4_OPTIONAL = ("user_id", "event_params", "traffic_source", "collected_traffic
 def _date_key(value: Any, argument: str) -> str | None:
     if value is None:
         return None
-    ts = literal_timestamp(value, argument=argument)  # validates
-    return pd.Timestamp(ts.op().value).strftime("%Y%m%d")
+    return parse_timestamp(value, argument=argument).strftime("%Y%m%d")
 
 
 def _ga4(data: Any, start: Any, end: Any) -> ir.Table:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._engine import exact_sum
+from .._engine import exact_sum, observation_end, parse_timestamp
 from .._errors import DataError
 
 __all__ = ["rfm_summary", "calibration_holdout"]
@@ -32,17 +32,7 @@ def _floor(ts: pd.Timestamp, merge: str) -> pd.Timestamp:
 
 
 def _timestamp(value: Any, argument: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if ts is pd.NaT or pd.isna(ts):
-        raise DataError(
-            f"{argument}={value!r} is not a date. Pass a date such as '1997-09-30' or a pandas.Timestamp."
-        )
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return parse_timestamp(value, argument=argument)
 
 
 def _prepared(transactions, customer_col, date_col, amount_col):
@@ -62,16 +52,7 @@ def _date_range(t) -> tuple[pd.Timestamp, pd.Timestamp]:
 def _end(t, value, argument: str) -> pd.Timestamp:
     """``value`` as a timestamp (default: the last purchase), refused when before the first purchase."""
     first, last = _date_range(t)
-    if value is None:
-        return last
-    end = _timestamp(value, argument)
-    if end.normalize() < first.normalize():
-        raise DataError(
-            f"{argument}={value!r} is before the first purchase ({first.date()}); nothing would be "
-            f"observed. Pass a date on or after {first.date()}, or leave observation_end=None to use "
-            f"the day of the last purchase ({last.date()})."
-        )
-    return end
+    return observation_end(value, first, last, argument=argument)
 
 
 def _periods(t, merge: str, has_amount: bool, after=None, until=None):

@@ -13,10 +13,9 @@ from scipy import stats
 from .._engine import (
     TIME_UNITS,
     Column,
-    as_table,
     exact_sum,
     execute,
-    literal_timestamp,
+    parse_timestamp,
     prepare,
     transaction_columns,
 )
@@ -96,8 +95,7 @@ def _transactions_table(transactions, *, customer_col, date_col, amount_col):
 
 def _end_day(tx, observation_end) -> pd.Timestamp:
     if observation_end is not None:
-        lit = literal_timestamp(observation_end, argument="observation_end")
-        return pd.Timestamp(lit.op().value).normalize()
+        return parse_timestamp(observation_end, argument="observation_end").normalize()
     last = execute(tx.aggregate(last=tx.date.max()), backend_of=tx)["last"].iloc[0]
     return pd.Timestamp(last).normalize()
 
