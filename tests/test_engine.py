@@ -225,3 +225,43 @@ def test_execute_runs_bound_tables_on_their_backend(tmp_path):
     TX.to_parquet(path)
     table = get_backend().read_parquet(path)
     assert execute(table.count().name("n").as_table())["n"].item() == 3
+
+
+# --- Parquet paths validate in two queries (statistics, then a scan); same verdicts ------------
+
+_BAD_FILES = {
+    "nan amount": TX.assign(amount=[10.0, float("nan"), 7.0]),
+    "inf amount": TX.assign(amount=[10.0, float("inf"), 7.0]),
+    "null id": TX.assign(customer_id=["a", None, "b"]),
+    "blank id": TX.assign(customer_id=["a", " ", "b"]),
+    "unparseable date": TX.assign(date=["2024-01-01", "soon", "2024-02-01"]),
+    "mixed zones": TX.assign(date=["2024-01-01T10:00+09:00", "2024-01-05 10:00", "2024-02-01T10:00Z"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_FILES))
+def test_parquet_path_errors_equal_dataframe_errors(case, tmp_path):
+    frame = _BAD_FILES[case]
+    path = tmp_path / "tx.parquet"
+    frame.to_parquet(path)
+    messages = []
+    for data in (frame, path, get_backend().read_parquet(path)):
+        with pytest.raises(DataError) as info:
+            prepare(data, tx_columns(), what="transactions")
+        messages.append(str(info.value))
+    assert messages[0] == messages[1] == messages[2]
+
+
+def test_parquet_path_validation_reads_statistics_then_scans(tmp_path, monkeypatch):
+    import cohortkit._engine as engine
+
+    path = tmp_path / "tx.parquet"
+    TX.to_parquet(path)
+    seen = []
+    real = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda expr, **kw: seen.append(expr) or real(expr, **kw))
+    prepare(path, tx_columns(), what="transactions")
+    assert len(seen) == 2  # counts/minimums, then the NaN/inf scan of the float amount
+    seen.clear()
+    prepare(TX, tx_columns(), what="transactions")
+    assert len(seen) == 1  # in memory: one query
