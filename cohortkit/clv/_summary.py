@@ -59,36 +59,43 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
     """One row per customer and merge period (same-period purchases merged, amounts summed).
 
     Purchases are first restricted to the days ``after < day <= until`` (either bound optional), so
-    that a merge period straddling a boundary never pulls in purchases from the other side.
+    that a merge period straddling a boundary never pulls in purchases from the other side. Amounts
+    stay exact decimals (see :func:`_decimal_sum`) until the final division.
     """
-    day = t.date.truncate("D")
+    # "day > after" and "day <= until" without truncating every row (and prunable by file statistics)
     if after is not None:
-        t = t.filter(day > _lit(after))
+        t = t.filter(t.date >= _lit(after + pd.Timedelta(days=1)))
     if until is not None:
-        t = t.filter(day <= _lit(until))
+        t = t.filter(t.date < _lit(until + pd.Timedelta(days=1)))
     t = t.mutate(period=t.date.truncate(merge))
     if has_amount:
-        merged = t.group_by(["customer_id", "period"]).aggregate(amount=exact_sum(t.amount))
+        merged = t.group_by(["customer_id", "period"]).aggregate(amount=_decimal_sum(t.amount))
         # a period whose refunds exceed its purchases (e.g. a refund on a day of its own) is not a
         # purchase; a net zero (a free order, or a purchase returned the same day) still is
         return merged.filter(merged.amount >= 0)
     return t.select("customer_id", "period").distinct()
 
 
+def _decimal_sum(value):
+    """Exact, order-free sum as ``DECIMAL(38, 9)`` (cf. :func:`cohortkit._engine.exact_sum`)."""
+    return value.cast("decimal(38, 9)").sum()
+
+
 def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
     import ibis
 
-    # first period per customer by GROUP BY + join: on DuckDB about 1.6x faster than a window min
-    firsts = periods.group_by("customer_id").aggregate(first=periods.period.min())
-    per = periods.join(firsts, "customer_id")
+    # One GROUP BY over the merged periods, no join and no window: the repeat value is the total
+    # minus the first period's value (arg_min; periods are unique per customer, so no ties). On
+    # DuckDB this is ~1.5x faster than joining back each customer's first period.
     aggs = dict(
-        n=per.count(),
-        first=per.first.min(),
-        last=per.period.max(),
+        n=periods.count(),
+        first=periods.period.min(),
+        last=periods.period.max(),
     )
     if has_amount:
-        aggs["repeat_total"] = exact_sum(per.amount, where=per.period > per.first)
-    g = per.group_by("customer_id").aggregate(**aggs)
+        aggs["total"] = periods.amount.sum()
+        aggs["first_amount"] = periods.amount.argmin(periods.period)
+    g = periods.group_by("customer_id").aggregate(**aggs)
     # Both ends are truncated to the merge period already, so day differences agree on every engine.
     cols = dict(
         customer_id=g.customer_id,
@@ -97,8 +104,9 @@ def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
         T=end_lit.delta(g.first, unit="day").cast("float64") / unit_days,
     )
     if has_amount:
+        repeat_total = (g.total - g.first_amount).cast("float64")
         cols["monetary_value"] = ibis.cases(
-            (g.n > 1, g.repeat_total.cast("float64") / (g.n - 1).cast("float64")), else_=0.0
+            (g.n > 1, repeat_total / (g.n - 1).cast("float64")), else_=0.0
         )
     return g.select(**cols)
 
