@@ -59,7 +59,9 @@ def _write_inputs(n_rows: int) -> tuple[Path, Path]:
 SNIPPETS = {
     "cohortkit rfm_summary": """
         import cohortkit as ck
-        import cohortkit.clv, ibis  # imports are not timed
+        import cohortkit.clv, ibis
+        from cohortkit._engine import get_backend
+        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
         # --- timed
         out = ck.rfm_summary(PATH, customer_col="customer_id", date_col="date", amount_col="amount",
                              observation_end=END, time_unit="D")
@@ -67,8 +69,30 @@ SNIPPETS = {
     """,
     "DuckDB SQL rfm": """
         import duckdb
+        import pandas  # noqa: F401  (imports are not timed; .df() needs pandas)
         con = duckdb.connect()
         # --- timed
+        # the fastest form we know: merge days, then one GROUP BY with arg_min (no join back)
+        out = con.sql(f'''
+            WITH days AS (
+                SELECT customer_id, CAST(date AS DATE) AS day, SUM(amount) AS amount
+                FROM read_parquet('{PATH}') WHERE CAST(date AS DATE) <= DATE '{END}'
+                GROUP BY 1, 2)
+            SELECT customer_id,
+                   COUNT(*) - 1 AS frequency,
+                   DATE_DIFF('day', MIN(day), MAX(day)) AS recency,
+                   DATE_DIFF('day', MIN(day), DATE '{END}') AS T,
+                   COALESCE((SUM(amount) - ARG_MIN(amount, day)) / NULLIF(COUNT(*) - 1, 0), 0)
+                       AS monetary_value
+            FROM days GROUP BY 1 ORDER BY 1''').df()
+        rows = len(out)
+    """,
+    "DuckDB SQL rfm (join to first day)": """
+        import duckdb
+        import pandas  # noqa: F401  (imports are not timed; .df() needs pandas)
+        con = duckdb.connect()
+        # --- timed
+        # the textbook form: each customer's first day joined back to the merged days
         out = con.sql(f'''
             WITH days AS (
                 SELECT customer_id, CAST(date AS DATE) AS day, SUM(amount) AS amount
@@ -117,6 +141,8 @@ SNIPPETS = {
     "cohortkit cohort_table (M)": """
         import cohortkit as ck
         import cohortkit.cohort, ibis
+        from cohortkit._engine import get_backend
+        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
         # --- timed
         out = ck.cohort_table(PATH, customer_col="customer_id", date_col="date", amount_col="amount",
                               period="M", observation_end=END)
@@ -125,6 +151,8 @@ SNIPPETS = {
     "cohortkit funnel (3 steps, 7D)": """
         import cohortkit as ck
         import cohortkit.funnel, ibis
+        from cohortkit._engine import get_backend
+        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
         # --- timed
         out = ck.funnel(EVENTS, ["view", "cart", "buy"], user_col="user_id", time_col="timestamp",
                         event_col="event", window="7D")
@@ -133,19 +161,37 @@ SNIPPETS = {
 }
 
 
-def _run(snippet: str, path: Path, events: Path, timeout: int = 1800) -> dict:
+def _run(snippet: str, path: Path, events: Path, repeat: int, timeout: int = 1800) -> dict:
+    """Best time of ``repeat`` fresh processes (timings on this machine vary by about 15 % from run
+    to run); peak RSS is the largest of them."""
+    runs = [_run_once(snippet, path, events, timeout) for _ in range(repeat)]
+    ok = [r for r in runs if isinstance(r["rows"], int)]
+    if not ok:
+        return runs[0]
+    best = min(ok, key=lambda r: r["seconds"])
+    return dict(best, peak_mb=max(r["peak_mb"] for r in ok))
+
+
+def _run_once(snippet: str, path: Path, events: Path, timeout: int) -> dict:
     setup, work = textwrap.dedent(snippet).split("# --- timed\n")
     code = textwrap.dedent(
         f"""
         import json, time
         PATH, EVENTS, END = {str(path)!r}, {str(events)!r}, {END!r}
+
+        def _check(out):
+            cols = ["frequency", "recency", "T", "monetary_value"]
+            if not all(c in out for c in cols):
+                return ""
+            return " / ".join(f"{{float(out[c].sum()):,.6g}}" for c in cols)
         """
     ) + setup + "start = time.perf_counter()\n" + work + textwrap.dedent(
         """
         seconds = time.perf_counter() - start
+        check = _check(out)
         # VmHWM is this process's own high-water mark (ru_maxrss would include the parent's at fork)
         peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-        print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": rows}))
+        print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": rows, "check": check}))
         """
     )
     try:
@@ -166,25 +212,28 @@ def _import_time() -> float:
 
 def run(quick: bool = False) -> str:
     sizes = [200_000] if quick else [1_000_000, 10_000_000]
+    repeat = 1 if quick else 3
     rows = []
     for n in sizes:
         tx_path, ev_path = _write_inputs(n)
-        results = {name: _run(snippet, tx_path, ev_path) for name, snippet in SNIPPETS.items()}
+        results = {name: _run(snippet, tx_path, ev_path, repeat) for name, snippet in SNIPPETS.items()}
         base = results["cohortkit rfm_summary"]["seconds"]
         for name, res in results.items():
             peer = name.startswith(("DuckDB", "pandas", "lifetimes"))
             rows.append({
                 "rows": f"{n:,}", "task": name, "seconds": res["seconds"], "peak RSS (MB)": res["peak_mb"],
-                "output rows": res["rows"],
+                "output rows": res["rows"], "check": res.get("check", ""),
                 "peer ÷ cohortkit": (res["seconds"] / base) if peer else "",
             })
     import_seconds = _import_time()
     text = [
         "## Scale: RFM summary vs peers, Parquet paths, memory, import time\n",
-        "Each row is a fresh process reading the same Parquet file; peak RSS is that process's own. "
+        f"Each row is the best of {repeat} fresh process(es) reading the same Parquet file (peak RSS: the "
+        "largest, each process's own). The check column (sums of frequency, recency, T and monetary value) "
+        "shows that every RFM implementation returns the same table. "
         "`peer ÷ cohortkit` > 1 means cohortkit's rfm_summary is faster (targets: lifetimes ≥ 5 at 10M rows, "
         "DuckDB SQL ≥ 1/1.2 = 0.83).\n",
-        markdown_table(rows, ["rows", "task", "seconds", "peak RSS (MB)", "output rows", "peer ÷ cohortkit"]),
+        markdown_table(rows, ["rows", "task", "seconds", "peak RSS (MB)", "output rows", "check", "peer ÷ cohortkit"]),
         f"\n`import cohortkit`: {import_seconds:.2f} s (best of 3 fresh processes; target < 1.5 s).\n",
     ]
     return "\n".join(text)
