@@ -239,6 +239,14 @@ class Population:
         ``lifetime`` (days from the first purchase to dropout, possibly beyond ``T``),
         ``alive_at_end`` (bool, dropout after ``T``) and, with spend, ``spend_rate`` (nu) and
         ``mean_spend`` (p / nu, the customer's expected amount per transaction).
+
+    Examples
+    --------
+    >>> pop = bgnbd(1000, r=0.5, alpha=20.0, a=1.0, b=3.0, T=365.0, seed=1)
+    >>> pop
+    Population(1000 customers, 4332 transactions)
+    >>> round(float(pop.customers["alive_at_end"].mean()), 3)  # share still active after a year
+    0.51
     """
 
     transactions: pd.DataFrame
@@ -382,10 +390,22 @@ class ShopTruth:
         ``alive_at_end`` (bool: still active at the end of observation), ``spend_rate`` (nu) and
         ``mean_spend`` (p / nu, yen). Floats are rounded to 6 significant digits (as stored on disk);
         the simulation used the unrounded values.
+
+    Examples
+    --------
+    >>> truth = shop(500, seed=7).truth
+    >>> truth
+    ShopTruth(campaigns=6, customers=514)
+    >>> value = truth.campaigns.set_index("campaign")["expected_value_730d"]
+    >>> value.idxmax(), value.idxmin()  # the best and worst customers to acquire, in truth
+    ('generic_search', 'coupon_affiliate')
     """
 
     campaigns: pd.DataFrame
     customers: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return f"ShopTruth(campaigns={len(self.campaigns)}, customers={len(self.customers):,})"
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -394,6 +414,18 @@ class Shop:
 
     Built by :func:`shop`; read back from disk by :func:`read_shop`. Column dictionaries are in
     :func:`shop` and ``data/shop/README.md``.
+
+    Examples
+    --------
+    >>> s = shop(500, seed=7)
+    >>> s
+    Shop(campaigns=4,386, customers=514, transactions=1,363, events=12,118, nps=134)
+    >>> s.transactions.head(2)
+      customer_id                date  amount
+    0     C000001 2023-01-03 09:53:34  1870.0
+    1     C000001 2023-01-31 20:56:24  4712.0
+    >>> sorted(s.tables())
+    ['campaigns', 'customers', 'events', 'nps', 'transactions', 'truth_campaigns', 'truth_customers']
     """
 
     campaigns: pd.DataFrame

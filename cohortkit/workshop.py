@@ -642,6 +642,21 @@ def build_workshop(
 
     ``out/attendee/NAME.ipynb`` has the cells tagged ``solution`` removed and all outputs cleared;
     ``out/instructor/NAME.ipynb`` keeps every cell. Returns the written paths per version.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> from pathlib import Path
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_markdown_cell("**Exercise.** What is the CTR of 30 clicks on 1,000 impressions?",
+    ...                                   metadata={"tags": ["exercise"]}),
+    ...     nbformat.v4.new_code_cell("ctr = 30 / 1000", metadata={"tags": ["solution"]})])
+    >>> (tmp / "nb").mkdir(); nbformat.write(nb, tmp / "nb" / "01-ctr.ipynb")
+    >>> written = build_workshop(tmp / "nb", tmp / "out")
+    01-ctr.ipynb: 1 exercise cells, 1 solution cells removed for attendees
+    >>> [len(nbformat.read(p, as_version=4).cells) for p in written["attendee"] + written["instructor"]]
+    [1, 2]
     """
     import nbformat
 
