@@ -42,7 +42,7 @@ import pandas as pd
 from ._engine import (
     Column,
     _date_text,
-    exact_sum,
+    decimal_sum,
     execute,
     observation_end,
     parse_duration,
@@ -320,7 +320,7 @@ def cohort_table(
         keys.append("by")
     aggs = {"orders": t.count()}
     if has_amount:
-        aggs["revenue"] = exact_sum(t.amount)
+        aggs["revenue"] = decimal_sum(t.amount)  # exact; summed again per cell below
     cp = t.group_by(keys).aggregate(**aggs)  # one row per customer and active period
     if groups is not None:
         cp = cp.left_join(groups, cp.customer_id == groups.customer_id).select(
@@ -328,16 +328,18 @@ def cohort_table(
         )
     # cohort (first period) and last active period per customer: a hash aggregate joined back is
     # about twice as fast on DuckDB as min/max windows over the customer partitions
-    spans = cp.group_by("customer_id").aggregate(cohort=cp.p.min(), last_p=cp.p.max())
+    unbounded = retention == "unbounded"
+    span_aggs = {"cohort": cp.p.min()}
+    if unbounded:  # the last active period is only needed to count who is active "at n or later"
+        span_aggs["last_p"] = cp.p.max()
+    spans = cp.group_by("customer_id").aggregate(**span_aggs)
     cp = cp.join(spans, "customer_id")
     group_keys = (["by"] if by is not None else []) + ["cohort"]
-    cell_aggs = {
-        "active": cp.count(),
-        "ending": (cp.p == cp.last_p).cast("int64").sum(),
-        "orders": cp.orders.sum(),
-    }
+    cell_aggs = {"active": cp.count(), "orders": cp.orders.sum()}
+    if unbounded:
+        cell_aggs["ending"] = (cp.p == cp.last_p).cast("int64").sum()
     if has_amount:
-        cell_aggs["revenue"] = exact_sum(cp.revenue)
+        cell_aggs["revenue"] = cp.revenue.sum().cast("float64")
     cells = cp.group_by([*[cp[k] for k in group_keys], (cp.p - cp.cohort).name("n")]).aggregate(
         **cell_aggs
     )
@@ -385,7 +387,8 @@ def _dense_cells(
     grid["n"] = np.concatenate([np.arange(k, dtype="int64") for k in lengths]) if len(lengths) else []
     grid = grid.merge(raw, on=[*group_keys, "n"], how="left", sort=False)
     for col in ("active", "ending", "orders"):
-        grid[col] = grid[col].fillna(0).astype("int64")
+        if col in grid:
+            grid[col] = grid[col].fillna(0).astype("int64")
     if has_amount:
         grid["revenue"] = grid["revenue"].fillna(0.0).astype("float64")
     size = grid["cohort_size"].astype("int64")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._engine import exact_sum, observation_end, parse_timestamp
+from .._engine import decimal_sum, exact_sum, observation_end, parse_timestamp
 from .._errors import DataError
 
 __all__ = ["rfm_summary", "calibration_holdout"]
@@ -60,7 +60,7 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
 
     Purchases are first restricted to the days ``after < day <= until`` (either bound optional), so
     that a merge period straddling a boundary never pulls in purchases from the other side. Amounts
-    stay exact decimals (see :func:`_decimal_sum`) until the final division.
+    stay exact decimals (:func:`~cohortkit._engine.decimal_sum`) until the final division.
     """
     # "day > after" and "day <= until" without truncating every row (and prunable by file statistics)
     if after is not None:
@@ -69,16 +69,11 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
         t = t.filter(t.date < _lit(until + pd.Timedelta(days=1)))
     t = t.mutate(period=t.date.truncate(merge))
     if has_amount:
-        merged = t.group_by(["customer_id", "period"]).aggregate(amount=_decimal_sum(t.amount))
+        merged = t.group_by(["customer_id", "period"]).aggregate(amount=decimal_sum(t.amount))
         # a period whose refunds exceed its purchases (e.g. a refund on a day of its own) is not a
         # purchase; a net zero (a free order, or a purchase returned the same day) still is
         return merged.filter(merged.amount >= 0)
     return t.select("customer_id", "period").distinct()
-
-
-def _decimal_sum(value):
-    """Exact, order-free sum as ``DECIMAL(38, 9)`` (cf. :func:`cohortkit._engine.exact_sum`)."""
-    return value.cast("decimal(38, 9)").sum()
 
 
 def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
