@@ -18,6 +18,24 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
+def best_interleaved(fns: dict, rounds: int = 5) -> dict[str, float]:
+    """Best wall-clock seconds per name, calling the functions in turn (A, B, C, A, B, C, ...).
+
+    Timings on a shared 2-core machine drift by 20-40 % over minutes; interleaving gives every
+    implementation the same slow and fast phases, so the *ratios* stay stable. One warm-up call each.
+    """
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
+
+
 def markdown_table(rows: list[dict], columns: list[str]) -> str:
     """A Markdown table of ``rows`` (dicts) with the given columns, floats to 3 significant digits."""
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _common import best_of, markdown_table  # noqa: E402
+from _common import best_interleaved, markdown_table  # noqa: E402
 
 STEPS = ["view", "cart", "purchase"]
 WINDOW = pd.Timedelta("7D")
@@ -186,11 +186,10 @@ def run(quick: bool = False) -> str:
     peers = {"cohortkit": run_cohortkit, "hand-written DuckDB SQL": run_duckdb, "vectorised pandas": run_pandas}
     results = {name: fn(path) for name, fn in peers.items()}
     _check_equal(results)
-    repeat = 3 if quick else 2
-    seconds = {}
-    for name, fn in peers.items():
-        seconds[name] = best_of(lambda fn=fn: fn(path), repeat=repeat)
-        print(f"   {name}: {seconds[name]:.2f} s", flush=True)
+    repeat = 2 if quick else 4
+    seconds = best_interleaved({name: (lambda fn=fn: fn(path)) for name, fn in peers.items()}, rounds=repeat)
+    for name, secs in seconds.items():
+        print(f"   {name}: {secs:.2f} s", flush=True)
     base = seconds["cohortkit"]
     rows = [
         {
@@ -206,7 +205,7 @@ def run(quick: bool = False) -> str:
             f"## Funnel: 3-step 7-day ordered funnel, {n_events:,} events\n",
             f"Same Parquet input and same output for all three (checked equal): users per step {users}, "
             "median and p90 time from the previous step. Best of "
-            f"{repeat} warm runs. Targets: cohortkit within 1.2x of the hand-written DuckDB SQL, "
+            f"{repeat} warm runs, taken in turn. Targets: cohortkit within 1.2x of the hand-written DuckDB SQL, "
             "at least 3x faster than pandas.\n",
             markdown_table(rows, ["implementation", "seconds", "cohortkit / peer"]),
             "",

@@ -161,10 +161,8 @@ SNIPPETS = {
 }
 
 
-def _run(snippet: str, path: Path, events: Path, repeat: int, timeout: int = 1800) -> dict:
-    """Best time of ``repeat`` fresh processes (timings on this machine vary by about 15 % from run
-    to run); peak RSS is the largest of them."""
-    runs = [_run_once(snippet, path, events, timeout) for _ in range(repeat)]
+def _best(runs: list[dict]) -> dict:
+    """Best time of a snippet's fresh-process runs; peak RSS is the largest of them."""
     ok = [r for r in runs if isinstance(r["rows"], int)]
     if not ok:
         return runs[0]
@@ -216,7 +214,13 @@ def run(quick: bool = False) -> str:
     rows = []
     for n in sizes:
         tx_path, ev_path = _write_inputs(n)
-        results = {name: _run(snippet, tx_path, ev_path, repeat) for name, snippet in SNIPPETS.items()}
+        # in turn (A, B, C, A, B, C, ...): this machine's speed drifts by 20-40 % over minutes, and
+        # interleaving gives every implementation the same slow and fast phases
+        runs: dict[str, list[dict]] = {name: [] for name in SNIPPETS}
+        for _ in range(repeat):
+            for name, snippet in SNIPPETS.items():
+                runs[name].append(_run_once(snippet, tx_path, ev_path, timeout=1800))
+        results = {name: _best(r) for name, r in runs.items()}
         base = results["cohortkit rfm_summary"]["seconds"]
         for name, res in results.items():
             peer = name.startswith(("DuckDB", "pandas", "lifetimes"))
@@ -228,8 +232,8 @@ def run(quick: bool = False) -> str:
     import_seconds = _import_time()
     text = [
         "## Scale: RFM summary vs peers, Parquet paths, memory, import time\n",
-        f"Each row is the best of {repeat} fresh process(es) reading the same Parquet file (peak RSS: the "
-        "largest, each process's own). The check column (sums of frequency, recency, T and monetary value) "
+        f"Each row is the best of {repeat} fresh process(es), run in turn with the other rows, reading the "
+        "same Parquet file (peak RSS: the largest, each process's own). The check column (sums of frequency, recency, T and monetary value) "
         "shows that every RFM implementation returns the same table. "
         "`peer ÷ cohortkit` > 1 means cohortkit's rfm_summary is faster (targets: lifetimes ≥ 5 at 10M rows, "
         "DuckDB SQL ≥ 1/1.2 = 0.83).\n",
