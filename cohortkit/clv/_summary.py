@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from .._engine import decimal_sum, exact_sum, observation_end, parse_timestamp
+from .._engine import arg_min, decimal_sum, exact_sum, observation_end, parse_timestamp
 from .._errors import DataError
 
 __all__ = ["rfm_summary", "calibration_holdout"]
@@ -89,7 +89,7 @@ def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
     )
     if has_amount:
         aggs["total"] = periods.amount.sum()
-        aggs["first_amount"] = periods.amount.argmin(periods.period)
+        aggs["first_amount"] = arg_min(periods.amount, periods.period)
     g = periods.group_by("customer_id").aggregate(**aggs)
     # Both ends are truncated to the merge period already, so day differences agree on every engine.
     cols = dict(
