@@ -115,13 +115,17 @@ def duckdb_sql(path: Path) -> str:
     """
 
 
+_CON = None
+
+
 def run_duckdb(path: Path) -> pd.DataFrame:
     import duckdb
 
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    row = con.execute(duckdb_sql(path)).fetchdf().iloc[0]
-    con.close()
+    global _CON
+    if _CON is None:  # one connection, reused like cohortkit's
+        _CON = duckdb.connect()
+        _CON.execute("SET TimeZone = 'UTC'")
+    row = _CON.execute(duckdb_sql(path)).fetchdf().iloc[0]
     return pd.DataFrame(
         {
             "users": [int(row["users1"]), int(row["users2"]), int(row["users3"])],
