@@ -265,3 +265,17 @@ def test_parquet_path_validation_reads_statistics_then_scans(tmp_path, monkeypat
     seen.clear()
     prepare(TX, tx_columns(), what="transactions")
     assert len(seen) == 1  # in memory: one query
+
+
+def test_arg_min_uses_duckdb_native_function_and_min_by_elsewhere():
+    from cohortkit._engine import arg_min
+
+    t = ibis.memtable(TX)
+    expr = t.group_by("customer_id").aggregate(first=arg_min(t.amount, t.date))
+    sql = ibis.to_sql(expr, dialect="duckdb")
+    assert "ARG_MIN(" in sql and "FIRST(" not in sql  # Ibis' own argmin is an ordered FIRST here
+    got = execute(expr.order_by("customer_id"))
+    assert got["first"].tolist() == [10.0, 7.0]
+    # an expression bound to another backend keeps Ibis' portable argmin (MIN_BY on Spark/BigQuery)
+    unbound = ibis.table({"c": "string", "d": "timestamp", "x": "float64"}, name="t")
+    assert "MIN_BY" in ibis.to_sql(unbound.aggregate(f=unbound.x.argmin(unbound.d)), dialect="bigquery").upper()
