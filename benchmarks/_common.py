@@ -18,21 +18,34 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
-def best_interleaved(fns: dict, rounds: int = 5) -> dict[str, float]:
-    """Best wall-clock seconds per name, calling the functions in turn (A, B, C, A, B, C, ...).
+def in_turn(fns: dict, rounds: int) -> dict[str, list]:
+    """Call the functions in turn (A, B, C, A, B, C, ...) ``rounds`` times; every result per name.
 
     Timings on a shared 2-core machine drift by 20-40 % over minutes; interleaving gives every
-    implementation the same slow and fast phases, so the *ratios* stay stable. One warm-up call each.
+    implementation the same slow and fast phases, so the *ratios* stay stable.
     """
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    results: dict[str, list] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            results[name].append(fn())
+    return results
+
+
+def best_interleaved(fns: dict, rounds: int = 5) -> dict[str, float]:
+    """Best wall-clock seconds per name, timing the functions :func:`in_turn` (one warm-up call each)."""
+    for fn in fns.values():
+        fn()
+
+    def timed(fn):
+        def run():
             gc.collect()
             start = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - start)
+            return time.perf_counter() - start
+
+        return run
+
+    times = in_turn({name: timed(fn) for name, fn in fns.items()}, rounds)
     return {name: min(values) for name, values in times.items()}
 
 

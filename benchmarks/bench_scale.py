@@ -11,17 +11,17 @@ Peers for the RFM summary (days, same-day purchases merged, observation end = la
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
-from _common import markdown_table  # noqa: E402
+from _common import in_turn, markdown_table  # noqa: E402
 
 END = "2024-12-31"
 
@@ -174,7 +174,7 @@ def _best(runs: list[dict]) -> dict:
     return dict(best, peak_mb=max(r["peak_mb"] for r in ok), rows=note)
 
 
-def _run_once(snippet: str, path: Path, events: Path, timeout: int) -> dict:
+def _run_once(snippet: str, path: Path, events: Path, timeout: int = 1800) -> dict:
     setup, work = textwrap.dedent(snippet).split("# --- timed\n")
     code = textwrap.dedent(
         f"""
@@ -218,12 +218,8 @@ def run(quick: bool = False) -> str:
     rows = []
     for n in sizes:
         tx_path, ev_path = _write_inputs(n)
-        # in turn (A, B, C, A, B, C, ...): this machine's speed drifts by 20-40 % over minutes, and
-        # interleaving gives every implementation the same slow and fast phases
-        runs: dict[str, list[dict]] = {name: [] for name in SNIPPETS}
-        for _ in range(repeat):
-            for name, snippet in SNIPPETS.items():
-                runs[name].append(_run_once(snippet, tx_path, ev_path, timeout=1800))
+        runs = in_turn({name: functools.partial(_run_once, snippet, tx_path, ev_path)
+                        for name, snippet in SNIPPETS.items()}, repeat)
         results = {name: _best(r) for name, r in runs.items()}
         base = results["cohortkit rfm_summary"]["seconds"]
         for name, res in results.items():

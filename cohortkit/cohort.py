@@ -326,8 +326,8 @@ def cohort_table(
         cp = cp.left_join(groups, cp.customer_id == groups.customer_id).select(
             *[cp[c] for c in cp.columns], by=groups.by
         )
-    # cohort (first period) and last active period per customer: a hash aggregate joined back is
-    # about twice as fast on DuckDB as min/max windows over the customer partitions
+    # cohort (first period) per customer, and the last active period for unbounded retention: a hash
+    # aggregate joined back is about twice as fast on DuckDB as min/max windows over the customers
     unbounded = retention == "unbounded"
     span_aggs = {"cohort": cp.p.min()}
     if unbounded:  # the last active period is only needed to count who is active "at n or later"
