@@ -50,7 +50,8 @@ _LAZY: dict[str, str] = {
     "kpi_tree": "value",
     "lead_scores": "value",
     "value_curve": "value",
-    # engine
+    # reading data
+    "read_table": "io",
     "to_pandas": "_engine",
     # privacy
     "pseudonymize": "privacy",
@@ -71,6 +72,7 @@ _SUBMODULES = {
     "workshop",
     "sources",
     "privacy",
+    "io",
 }
 
 __all__ = sorted(

@@ -39,15 +39,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ._engine import (
-    Column,
-    _date_text,
-    decimal_sum,
-    execute,
-    observation_end,
-    parse_duration,
-    prepare,
-)
+from ._engine import decimal_sum, execute, parse_duration
+from .io import Column, date_text, observation_end, prepare
 from ._errors import DataError
 from .metrics import _interval as _rate_interval
 
@@ -119,7 +112,7 @@ def _by_columns(by: Any, customers: Any, customer_col: str) -> tuple[list[Column
     spec = Column("by", by, "by", "any", "the customer attribute to group by (e.g. the channel)")
     if customers is None:
         return [spec], []
-    return [], [Column("customer_col", customer_col, "customer_id", "string", "the customer id"), spec]
+    return [], [Column("customer_col", customer_col, "customer_id", "id", "the customer id"), spec]
 
 
 def _scan(t: ibis.Table, amount: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -291,7 +284,7 @@ def cohort_table(
     t = prepare(
         transactions,
         [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
             Column("date_col", date_col, "date", "timestamp", "the purchase date", missing="allow"),
             Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
             *log_by,
@@ -306,7 +299,7 @@ def cohort_table(
     if last_complete < first_index:
         first_period = _periods(np.array([first_index]), period)[0]
         raise DataError(
-            f"observation_end={_date_text(obs)!r} leaves no complete {PERIODS[period][0]}: the "
+            f"observation_end={date_text(obs)!r} leaves no complete {PERIODS[period][0]}: the "
             f"first purchase is in {first_period}, which ends after it. Pass a later "
             f"observation_end or a shorter period (e.g. period='D')."
         )
@@ -483,7 +476,7 @@ def _second_purchases(
     t = prepare(
         transactions,
         [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
             Column("date_col", date_col, "date", "timestamp", "the purchase date", missing="allow"),
             *log_by,
         ],

@@ -56,7 +56,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ._engine import Column, execute, parse_duration, prepare
+from ._engine import execute, parse_duration
+from .io import Column, prepare
 from ._errors import DataError
 
 __all__ = ["funnel_from_counts", "funnel"]

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._engine import Column, execute, prepare
+from ._engine import execute
+from .io import Column, prepare
 from ._errors import DataError
 
 __all__ = ["rate", "compare_rates", "ad_metrics", "nps"]
@@ -390,7 +391,7 @@ def ad_metrics(
         if arg_value != default:
             return arg_value
         if present is None:
-            from ._engine import as_table
+            from .io import as_table
 
             table_probe = as_table(campaigns, argument="campaigns")
             present = list(table_probe.schema().names)

@@ -29,7 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from ._engine import as_table, parse_timestamp
+from .io import as_table, parse_timestamp
 from ._errors import DataError
 
 __all__ = ["ga4_events", "ga4_transactions", "ga4_customers", "ad_costs", "to_ga4_export", "GA4_REQUIRED"]

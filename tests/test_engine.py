@@ -9,15 +9,8 @@ import pandas as pd
 import pytest
 
 from cohortkit import DataError
-from cohortkit._engine import (
-    Column,
-    as_table,
-    execute,
-    get_backend,
-    literal_timestamp,
-    parse_duration,
-    prepare,
-)
+from cohortkit._engine import execute, get_backend, parse_duration
+from cohortkit.io import Column, as_table, literal_timestamp, prepare
 
 TX = pd.DataFrame(
     {
@@ -136,8 +129,8 @@ def test_date_column_of_numbers():
     df = TX.assign(date=[19970101, 19970102, 19970103])
     with pytest.raises(DataError, match=exact(
         "column 'date' (date_col) must hold dates, but has type int64 (e.g. 19970101). Convert "
-        "it with pandas.to_datetime(...) (for numbers like 19970101 use format='%Y%m%d' on the "
-        "values as strings)."
+        "it with pandas.to_datetime(col.astype(str), format='%Y%m%d') (the numbers look like "
+        "YYYYMMDD dates), then pass the DataFrame."
     )):
         prepare(df, tx_columns(), what="transactions")
 
@@ -253,7 +246,7 @@ def test_parquet_path_errors_equal_dataframe_errors(case, tmp_path):
 
 
 def test_parquet_path_validation_reads_statistics_then_scans(tmp_path, monkeypatch):
-    import cohortkit._engine as engine
+    import cohortkit.io as engine
 
     path = tmp_path / "tx.parquet"
     TX.to_parquet(path)

@@ -71,7 +71,8 @@ def _edge_log(seed: int = 7) -> pd.DataFrame:
 
 
 def test_prepare_on_spark_equals_duckdb(spark_con, tmp_path):
-    from cohortkit._engine import Column, execute, prepare
+    from cohortkit._engine import execute
+    from cohortkit.io import Column, prepare
 
     log = _edge_log()
     path = _parquet(log, tmp_path / "tx.parquet")
@@ -87,7 +88,7 @@ def test_prepare_on_spark_equals_duckdb(spark_con, tmp_path):
 
 def test_prepare_errors_on_spark(spark_con, tmp_path):
     from cohortkit import DataError
-    from cohortkit._engine import Column, prepare
+    from cohortkit.io import Column, prepare
 
     path = _parquet(_edge_log(), tmp_path / "tx.parquet")
     with pytest.raises(DataError, match=r"^column 'when' \(date_col\) not found in transactions"):

@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from .._engine import arg_min, decimal_sum, exact_sum, observation_end, parse_timestamp
+from .._engine import arg_min, decimal_sum, exact_sum
+from ..io import observation_end, parse_timestamp
 from .._errors import DataError
 
 __all__ = ["rfm_summary", "calibration_holdout"]
@@ -36,7 +37,7 @@ def _timestamp(value: Any, argument: str) -> pd.Timestamp:
 
 
 def _prepared(transactions, customer_col, date_col, amount_col):
-    from .._engine import prepare, transaction_columns
+    from ..io import prepare, transaction_columns
 
     return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
 

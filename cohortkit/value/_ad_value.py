@@ -10,15 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._engine import (
-    TIME_UNITS,
-    Column,
-    exact_sum,
-    execute,
-    parse_timestamp,
-    prepare,
-    transaction_columns,
-)
+from .._engine import TIME_UNITS, exact_sum, execute
+from ..io import Column, parse_timestamp, prepare, transaction_columns
 from .._errors import DataError
 from ._reallocate import _rank
 
@@ -67,7 +60,7 @@ def _customers_table(customers, *, by, customer_col, acquired_col):
     c = prepare(
         customers,
         [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
             Column("by", by, "group", "string", "the acquisition campaign of each customer", missing="allow"),
             Column("acquired_col", acquired_col, "acquired_at", "timestamp", "the acquisition time"),
         ],
@@ -254,7 +247,7 @@ def _clv_table(clv, *, customer_col, clv_col, horizon, time_unit, discount_rate,
         frame = clv.summary(rfm, horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=1.0)
         id_col = "customer_id" if "customer_id" in frame.columns else frame.columns[0]
         frame = pd.DataFrame({"customer_id": frame[id_col].astype("str"), "clv": frame["clv"].astype("float64")})
-        return prepare(frame, [Column("customer_col", "customer_id", "customer_id", "string"),
+        return prepare(frame, [Column("customer_col", "customer_id", "customer_id", "id"),
                                Column("clv_col", "clv", "clv", "numeric")], what="clv")
     if isinstance(clv, pd.Series):
         name = clv.index.name or customer_col
@@ -263,7 +256,7 @@ def _clv_table(clv, *, customer_col, clv_col, horizon, time_unit, discount_rate,
     return prepare(
         clv,
         [
-            Column("customer_col", customer_col, "customer_id", "string", "the customer id"),
+            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
             Column("clv_col", clv_col, "clv", "numeric", "each customer's predicted residual value",
                    missing="allow"),
         ],

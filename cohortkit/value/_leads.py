@@ -9,7 +9,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .._engine import TIME_UNITS, Column, execute, prepare
+from .._engine import TIME_UNITS, execute
+from ..io import Column, prepare
 from .._errors import DataError
 
 __all__ = ["lead_scores", "lead_funnel", "DEFAULT_POINTS"]
@@ -137,7 +138,7 @@ def lead_scores(
     t = prepare(
         events,
         [
-            Column("lead_col", lead_col, "lead_id", "string", "the lead id"),
+            Column("lead_col", lead_col, "lead_id", "id", "the lead id"),
             Column("time_col", time_col, "timestamp", "timestamp", "the event time"),
             Column("event_col", event_col, "event", "string", "the event name", missing="allow"),
         ],
