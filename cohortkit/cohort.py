@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._engine import decimal_sum, execute, parse_duration
-from .io import Column, date_text, observation_end, prepare
+from .io import Column, check_same_ids, date_text, observation_end, prepare
 from ._errors import DataError
 from .metrics import _interval as _rate_interval
 
@@ -292,6 +292,8 @@ def cohort_table(
         what="transactions",
     )
     groups = _customer_groups(customers, customer_by)
+    if groups is not None:
+        check_same_ids(("transactions", t), ("customers", groups))
     first, last = _scan(t, has_amount)
     obs = _observation_end(observation_end, first, last)
     last_complete = _index_of(obs + pd.Timedelta(days=1), period) - 1
@@ -483,6 +485,8 @@ def _second_purchases(
         what="transactions",
     )
     groups = _customer_groups(customers, customer_by)
+    if groups is not None:
+        check_same_ids(("transactions", t), ("customers", groups))
     first, last = _scan(t, amount=False)
     obs = _observation_end(observation_end, first, last)
     obs_day = ibis.literal(obs.date(), type="date")

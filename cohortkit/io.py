@@ -73,10 +73,12 @@ __all__ = [
     "Column",
     "transaction_columns",
     "prepare",
+    "check_same_ids",
     "missing_column_message",
     "as_table",
     "frame_for_columns",
     "local_time",
+    "zone_wall_clock",
     "parse_time_strings",
     "parse_timestamp",
     "literal_timestamp",
@@ -563,11 +565,20 @@ def local_time(value: ir.TimestampValue, *, tz: str | None = None, zone: str | N
         return value.cast("timestamp")
     # on DuckDB even UTC goes through timezone(): a plain CAST(... AS TIMESTAMP) over a CSV column is
     # pushed into the reader, which then parses the text without its offset
-    return _zone_wall_clock(value, target)
+    return zone_wall_clock(value, target)
 
 
-def _zone_wall_clock(value: ir.Value, zone: str) -> ir.Value:
-    """An aware timestamp as the wall-clock time in ``zone`` (DuckDB ``timezone``, Spark ``from_utc_timestamp``)."""
+def zone_wall_clock(value: ir.Value, zone: str) -> ir.Value:
+    """An aware (or naive UTC) timestamp as the wall-clock time in ``zone``.
+
+    DuckDB's ``timezone(zone, ts)``, Spark's ``from_utc_timestamp(ts, zone)``.
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"utc": [pd.Timestamp("2023-03-31 15:30")]})
+    >>> execute(zone_wall_clock(t.utc, "Asia/Tokyo").name("local").as_table())["local"].iloc[0]
+    Timestamp('2023-04-01 00:30:00')
+    """
     name = backend_name(value)
     if name == "duckdb":
         if value.type().timezone is None:
@@ -1045,3 +1056,31 @@ def _not_type_message(table: ir.Table, col: Column, dtype, what: str) -> str:
         "separators."
     )
     return f"column {col.name!r} ({col.argument}) must be numeric, but has type {dtype}{shown}. {fix}"
+
+
+def check_same_ids(*tables: tuple[str, ir.Table], column: str = "customer_id", argument: str = "customer_col") -> None:
+    """Refuse to join tables whose id columns hold different types (integers in one, text in another).
+
+    ``tables`` are ``(what, prepared table)`` pairs. Ids keep their type when read, so an integer
+    ``1`` in one table and a text ``"1"`` in another would silently match nothing.
+
+    Examples
+    --------
+    >>> a = prepare(pd.DataFrame({"c": [1, 2]}), [Column("customer_col", "c", "customer_id", "id")])
+    >>> b = prepare(pd.DataFrame({"c": ["1", "2"]}), [Column("customer_col", "c", "customer_id", "id")])
+    >>> check_same_ids(("transactions", a), ("customers", b))
+    Traceback (most recent call last):
+    ...
+    cohortkit._errors.DataError: customer_col holds whole numbers in transactions but text in customers, so no id would match. Give both the same type, e.g. customers['<id column>'] = customers['<id column>'].astype('int64') (or .astype(str) on transactions).
+    """
+    kinds = [(what, "text" if t[column].type().is_string() else "whole numbers") for what, t in tables]
+    first_what, first_kind = kinds[0]
+    for what, kind in kinds[1:]:
+        if kind != first_kind:
+            fix = "astype('int64')" if first_kind == "whole numbers" else "astype(str)"
+            other = "astype(str)" if first_kind == "whole numbers" else "astype('int64')"
+            raise DataError(
+                f"{argument} holds {first_kind} in {first_what} but {kind} in {what}, so no id would "
+                f"match. Give both the same type, e.g. {what}['<id column>'] = "
+                f"{what}['<id column>'].{fix} (or .{other} on {first_what})."
+            )

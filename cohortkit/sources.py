@@ -29,7 +29,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from .io import as_table, parse_timestamp
+from .io import as_table, decode_text, parse_timestamp, zone_wall_clock
 from ._errors import DataError
 
 __all__ = ["ga4_events", "ga4_transactions", "ga4_customers", "ad_costs", "to_ga4_export", "GA4_REQUIRED"]
@@ -113,12 +113,13 @@ def _param(table: ir.Table, key: str, kind: Literal["string", "int", "double"]) 
     return ibis.coalesce(*values) if len(values) > 1 else values[0]
 
 
-def _timestamp(table: ir.Table) -> ir.Value:
-    # microseconds → milliseconds: every backend supports millisecond epochs
-    return (table.event_timestamp.cast("int64") // 1000).as_timestamp("ms")
+def _timestamp(table: ir.Table, tz: str | None) -> ir.Value:
+    # microseconds → milliseconds: every backend supports millisecond epochs; the result is UTC
+    utc = (table.event_timestamp.cast("int64") // 1000).as_timestamp("ms")
+    return utc if tz is None else zone_wall_clock(utc, tz)
 
 
-def ga4_events(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
+def ga4_events(data: Any, *, start: Any = None, end: Any = None, tz: str | None = None) -> ir.Table:
     """The tidy event log from a GA4 export, as an Ibis expression.
 
     Parameters
@@ -128,12 +129,15 @@ def ga4_events(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
         Parquet path or glob of the same schema, or a DataFrame with the nested columns.
     start, end : date-like, optional
         Inclusive bounds on ``event_date`` (the export's partition key).
+    tz : str, optional
+        The time zone whose calendar the times are put on (``"Asia/Tokyo"``): GA4 records
+        ``event_timestamp`` in UTC microseconds. Default ``None`` keeps UTC.
 
     Returns
     -------
     ibis.Table
         ``user_id`` (the signed-in ``user_id`` when set, else ``user_pseudo_id``), ``timestamp``
-        (UTC, millisecond resolution), ``event`` (``event_name``), ``session_id``
+        (UTC or the wall-clock time in ``tz``, millisecond resolution), ``event`` (``event_name``), ``session_id``
         (``user_pseudo_id`` + ``-`` + the ``ga_session_id`` event parameter), ``source``, ``medium``,
         ``campaign`` (the event's collected traffic source — ``manual_source`` / ``manual_medium`` /
         ``manual_campaign_name`` — falling back to the ``source`` / ``medium`` / ``campaign`` event
@@ -158,7 +162,7 @@ def ga4_events(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
     )
     return t.select(
         user_id=user,
-        timestamp=_timestamp(t),
+        timestamp=_timestamp(t, tz),
         event=t.event_name.cast("string"),
         session_id=session_id,
         source=ibis.coalesce(_field(t, "collected_traffic_source", "manual_source"), _param(t, "source", "string")),
@@ -169,13 +173,14 @@ def ga4_events(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
     )
 
 
-def ga4_transactions(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
+def ga4_transactions(data: Any, *, start: Any = None, end: Any = None, tz: str | None = None) -> ir.Table:
     """Purchases from a GA4 export → ``customer_id, date, amount, transaction_id`` (Ibis expression).
 
     One row per ``purchase`` event, de-duplicated on ``ecommerce.transaction_id`` (GA4 records a
     purchase again when the confirmation page is reloaded; the earliest event of each id is kept).
     Purchases without a transaction id are all kept. ``amount`` is ``ecommerce.purchase_revenue``,
-    falling back to the ``value`` event parameter.
+    falling back to the ``value`` event parameter. ``data``, ``start``, ``end`` and ``tz`` as in
+    :func:`ga4_events` (``tz="Asia/Tokyo"`` puts purchase times on Tokyo's calendar).
 
     Examples
     --------
@@ -192,12 +197,14 @@ def ga4_transactions(data: Any, *, start: Any = None, end: Any = None) -> ir.Tab
       customer_id       date  amount transaction_id
     0           a 2024-01-05    30.0             T1
     1           b 2024-01-06    12.5             T2
+    >>> to_pandas(ga4_transactions(raw, tz="Asia/Tokyo"))["date"].tolist()   # 09:00 in Tokyo
+    [Timestamp('2024-01-05 09:00:00'), Timestamp('2024-01-06 09:00:00')]
     """
     events = _ga4(data, start, end)
     t = events.filter(events.event_name == "purchase")
     rows = t.select(
         customer_id=ibis.coalesce(_column(t, "user_id"), t.user_pseudo_id.cast("string")),
-        date=_timestamp(t),
+        date=_timestamp(t, tz),
         amount=ibis.coalesce(
             _field(t, "ecommerce", "purchase_revenue", "float64"), _param(t, "value", "double")
         ),
@@ -229,14 +236,15 @@ def _channel(source: ir.StringValue, medium: ir.StringValue) -> ir.StringValue:
     )
 
 
-def ga4_customers(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
+def ga4_customers(data: Any, *, start: Any = None, end: Any = None, tz: str | None = None) -> ir.Table:
     """Purchasing users with their first-touch acquisition → the ``customers`` table (Ibis expression).
 
     Attribution rule (first touch): a customer's ``source`` / ``medium`` / ``campaign`` are the
     ``traffic_source`` fields (GA4's record of how the user was first acquired) on the customer's
     earliest event; where ``traffic_source`` is absent, the event's own collected source is used.
     ``channel`` is a simplified GA4 default channel grouping of source and medium. ``acquired_at`` is the
-    first purchase; ``first_seen`` the first event of any kind.
+    first purchase; ``first_seen`` the first event of any kind. ``data``, ``start``, ``end`` and ``tz``
+    as in :func:`ga4_events`.
 
     Returns
     -------
@@ -258,7 +266,7 @@ def ga4_customers(data: Any, *, start: Any = None, end: Any = None) -> ir.Table:
     t = _ga4(data, start, end)
     events = t.select(
         customer_id=ibis.coalesce(_column(t, "user_id"), t.user_pseudo_id.cast("string")),
-        timestamp=_timestamp(t),
+        timestamp=_timestamp(t, tz),
         event=t.event_name.cast("string"),
         source=ibis.coalesce(
             _field(t, "traffic_source", "source"), _field(t, "collected_traffic_source", "manual_source"),
@@ -346,18 +354,10 @@ def _read_report(source: Any, platform: str) -> pd.DataFrame:
     path = Path(source)
     if not path.exists():
         raise DataError(f"cost report {str(path)!r} does not exist. Pass the path of the exported CSV or a DataFrame.")
-    raw = path.read_bytes()
-    text = None
-    # UTF-16 only with its byte-order mark: without one, any even-length bytes would "decode"
-    encodings = ("utf-16",) if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig", "cp932")
-    for encoding in encodings:
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise DataError(f"cost report {str(path)!r} is not UTF-8, UTF-16 or Shift_JIS text; re-export it as CSV.")
+    try:
+        text = decode_text(path.read_bytes())  # UTF-8 (with or without BOM), UTF-16 with BOM, cp932
+    except DataError:
+        raise DataError(f"cost report {str(path)!r} is not UTF-8, UTF-16 or Shift_JIS text; re-export it as CSV.") from None
     lines = text.splitlines()
 
     def delimiter_of(line: str) -> str:

@@ -200,7 +200,6 @@ def _lit(ts: pd.Timestamp):
 
 def _finish(out: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index(drop=True)
-    out["customer_id"] = out["customer_id"].astype("str")
     out["frequency"] = out["frequency"].astype("int64")
     for col in ("recency", "T", "monetary_value"):
         if col in out:

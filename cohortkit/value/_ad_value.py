@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from .._engine import TIME_UNITS, exact_sum, execute
-from ..io import Column, parse_timestamp, prepare, transaction_columns
+from ..io import Column, check_same_ids, parse_timestamp, prepare, transaction_columns
 from .._errors import DataError
 from ._reallocate import _rank
 
@@ -246,7 +246,7 @@ def _clv_table(clv, *, customer_col, clv_col, horizon, time_unit, discount_rate,
             )
         frame = clv.summary(rfm, horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=1.0)
         id_col = "customer_id" if "customer_id" in frame.columns else frame.columns[0]
-        frame = pd.DataFrame({"customer_id": frame[id_col].astype("str"), "clv": frame["clv"].astype("float64")})
+        frame = pd.DataFrame({"customer_id": frame[id_col], "clv": frame["clv"].astype("float64")})
         return prepare(frame, [Column("customer_col", "customer_id", "customer_id", "id"),
                                Column("clv_col", "clv", "clv", "numeric")], what="clv")
     if isinstance(clv, pd.Series):
@@ -465,6 +465,7 @@ def ad_value(
         )
     v = _clv_table(clv, customer_col=customer_col, clv_col=clv_col, horizon=horizon,
                    time_unit=time_unit, discount_rate=discount_rate, rfm=rfm)
+    check_same_ids(("customers", c), ("clv", v))
     vchk = execute(v.aggregate(n=v.count(), n_ids=v.customer_id.nunique(), n_null=v.clv.isnull().sum())).iloc[0]
     if int(vchk["n_ids"]) != int(vchk["n"]):
         raise DataError(f"clv has {int(vchk['n']) - int(vchk['n_ids'])} duplicate customer id(s); pass one "
@@ -479,6 +480,7 @@ def ad_value(
     per = c.select("customer_id", "group")
     if transactions is not None:
         tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+        check_same_ids(("customers", c), ("transactions", tx))
         end_day = _end_day(tx, observation_end)
         acq = _acquisition(c, tx, acquired_col is not None)
         end_next = ibis.literal((end_day + pd.Timedelta(days=1)).to_pydatetime(), type="timestamp")
