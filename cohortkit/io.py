@@ -68,28 +68,9 @@ import pandas as pd
 from ._engine import backend_name, execute, get_backend, quiet
 from ._errors import DataError
 
-__all__ = [
-    "read_table",
-    "Column",
-    "transaction_columns",
-    "prepare",
-    "check_same_ids",
-    "missing_column_message",
-    "as_table",
-    "frame_for_columns",
-    "local_time",
-    "zone_wall_clock",
-    "parse_time_strings",
-    "parse_timestamp",
-    "literal_timestamp",
-    "observation_end",
-    "date_text",
-    "not_a_time_message",
-    "mixed_zones_message",
-    "csv_encoding",
-    "decode_text",
-    "OFFSET_PATTERN",
-]
+#: The public surface; the other names without a leading underscore are the package's own API
+#: (used by cohortkit's modules, documented, but not promised to users).
+__all__ = ["read_table", "read_frame", "csv_encoding"]
 
 #: a time of day followed by a UTC offset or "Z": "10:00+09:00", "10:00:00.5Z", "10:00 -0500"
 OFFSET_PATTERN = r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
@@ -151,6 +132,44 @@ def read_table(source: Any, *, encoding: str | None = None, tz: str | None = Non
         if dtype.is_timestamp() and dtype.timezone is not None
     }
     return table.mutate(**changed) if changed else table
+
+
+def read_frame(
+    source: Any,
+    *,
+    columns: dict[str, str] | None = None,
+    encoding: str | None = None,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """:func:`read_table`, run into a pandas DataFrame, with columns renamed by ``columns``.
+
+    For notebooks and small tables; large files are better passed as paths (or :func:`read_table`
+    results) straight to the table functions, which never load them into pandas.
+
+    Parameters
+    ----------
+    source, encoding, tz
+        As in :func:`read_table`.
+    columns : dict, optional
+        ``{your name: cohortkit's name}``, e.g. ``{"会員ID": "customer_id", "注文日": "date"}``.
+
+    Examples
+    --------
+    >>> import pandas as pd, cohortkit as ck
+    >>> orders = pd.DataFrame({"会員ID": [1, 2], "注文日": ["2023/04/01", "2023/04/02"]})
+    >>> ck.io.read_frame(orders, columns={"会員ID": "customer_id", "注文日": "date"})
+       customer_id        date
+    0            1  2023/04/01
+    1            2  2023/04/02
+    """
+    frame = execute(read_table(source, encoding=encoding, tz=tz))
+    if columns:
+        missing = [name for name in columns if name not in frame.columns]
+        if missing:
+            col = Column("columns", missing[0], missing[0])
+            raise DataError(missing_column_message(col, [str(c) for c in frame.columns], "source"))
+        frame = frame.rename(columns=columns)
+    return frame
 
 
 def as_table(
