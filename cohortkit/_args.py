@@ -143,8 +143,8 @@ def renamed(**old_to_new: str) -> Callable:
     ...     warnings.simplefilter("always")
     ...     f(None, within="30D")
     '30D'
-    >>> str(caught[0].message)
-    "f(within=...) is renamed to window=...; the old name stops working in the next release."
+    >>> print(caught[0].message)
+    f(within=...) is renamed to window=...; the old name stops working in the next release.
     """
 
     def decorate(func: Callable) -> Callable:
