@@ -156,7 +156,7 @@ SNIPPETS = {
         from cohortkit._engine import get_backend
         get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
         # --- timed
-        out = ck.funnel(EVENTS, ["view", "cart", "buy"], user_col="user_id", time_col="timestamp",
+        out = ck.funnel(EVENTS, ["view", "cart", "buy"], customer_col="user_id", date_col="timestamp",
                         event_col="event", window="7D")
         rows = len(out)
     """,

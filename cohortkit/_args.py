@@ -13,6 +13,7 @@ import warnings
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
 from ._errors import DataError
 
@@ -24,6 +25,7 @@ __all__ = [
     "check_ci",
     "check_number",
     "renamed",
+    "parse_duration",
 ]
 
 #: Fixed-length time units, accepted wherever cohortkit takes ``time_unit``: code → (name, days).
@@ -174,3 +176,30 @@ def renamed(**old_to_new: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def parse_duration(value: Any, *, argument: str) -> pd.Timedelta:
+    """Parse a window such as ``"7D"``, ``"90D"``, ``"2W"``, ``"12h"`` or a Timedelta.
+
+    Calendar months and years are refused: their length varies, so cohortkit never assumes one.
+
+    Examples
+    --------
+    >>> parse_duration("7D", argument="window")
+    Timedelta('7 days 00:00:00')
+    """
+    if isinstance(value, pd.Timedelta):
+        td = value
+    else:
+        try:
+            td = pd.Timedelta(value)
+        except (ValueError, TypeError):
+            td = pd.NaT
+        if isinstance(value, str) and value.strip()[-1:].upper() in {"M", "Y"} and not value.strip().lower().endswith(("min", "ms")):
+            td = pd.NaT
+    if td is pd.NaT or pd.isna(td) or td <= pd.Timedelta(0):
+        raise DataError(
+            f"{argument}={value!r} is not a positive duration. Pass a string such as '7D', '90D', "
+            "'2W' or '12h', or a pandas.Timedelta (months and years vary in length; use days)."
+        )
+    return td

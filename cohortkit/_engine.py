@@ -35,18 +35,11 @@ __all__ = [
     "decimal_sum",
     "arg_min",
     "get_backend",
-    "TIME_UNITS",
-    "parse_duration",
     "quiet",
 ]
 
 _BACKEND = None
 
-#: Time units accepted wherever cohortkit takes ``time_unit``: pandas-style codes → (name, days).
-TIME_UNITS: dict[str, tuple[str, float]] = {
-    "D": ("day", 1.0),
-    "W": ("week", 7.0),
-}
 
 
 @contextlib.contextmanager
@@ -196,30 +189,3 @@ def to_pandas(expr: ir.Expr) -> pd.DataFrame:
     1  2  20
     """
     return execute(expr)
-
-
-def parse_duration(value: Any, *, argument: str) -> pd.Timedelta:
-    """Parse a window such as ``"7D"``, ``"90D"``, ``"2W"``, ``"12h"`` or a Timedelta.
-
-    Calendar months and years are refused: their length varies, so cohortkit never assumes one.
-
-    Examples
-    --------
-    >>> parse_duration("7D", argument="window")
-    Timedelta('7 days 00:00:00')
-    """
-    if isinstance(value, pd.Timedelta):
-        td = value
-    else:
-        try:
-            td = pd.Timedelta(value)
-        except (ValueError, TypeError):
-            td = pd.NaT
-        if isinstance(value, str) and value.strip()[-1:].upper() in {"M", "Y"} and not value.strip().lower().endswith(("min", "ms")):
-            td = pd.NaT
-    if td is pd.NaT or pd.isna(td) or td <= pd.Timedelta(0):
-        raise DataError(
-            f"{argument}={value!r} is not a positive duration. Pass a string such as '7D', '90D', "
-            "'2W' or '12h', or a pandas.Timedelta (months and years vary in length; use days)."
-        )
-    return td

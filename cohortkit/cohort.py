@@ -39,7 +39,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from ._engine import decimal_sum, execute, parse_duration
+from ._args import check_ci, parse_duration, renamed
+from ._engine import decimal_sum, execute
 from .io import Column, check_same_ids, date_text, observation_end, prepare
 from ._errors import DataError
 from .metrics import _interval as _rate_interval
@@ -74,7 +75,7 @@ _TABLE_COLUMNS = (
 def _check_period(period: Any) -> str:
     if not isinstance(period, str) or period not in PERIODS:
         raise DataError(
-            f"period={period!r} is not a supported period. Pass 'D' (day), 'W' (ISO week, Monday "
+            f"time_unit={period!r} is not a supported period. Pass 'D' (day), 'W' (ISO week, Monday "
             "to Sunday), 'M' (calendar month) or 'Q' (calendar quarter)."
         )
     return period
@@ -192,13 +193,14 @@ def _periods(index: np.ndarray, period: str) -> pd.PeriodIndex:
 # --- cohort table -------------------------------------------------------------------------
 
 
+@renamed(period="time_unit")
 def cohort_table(
     transactions,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str | None = None,
-    period: str = "M",
+    time_unit: str = "M",
     by: str | None = None,
     customers=None,
     observation_end=None,
@@ -218,7 +220,7 @@ def cohort_table(
         Columns holding the customer id and the purchase timestamp.
     amount_col : str, optional
         Column holding the purchase amount. Without it the revenue columns are left out.
-    period : {"D", "W", "M", "Q"}, default "M"
+    time_unit : {"D", "W", "M", "Q"}, default "M"
         Day, ISO week (Monday to Sunday), calendar month or calendar quarter.
     by : str, optional
         A customer attribute to split cohorts by, such as the acquisition campaign or channel. Without
@@ -277,7 +279,7 @@ def cohort_table(
     >>> t["cumulative_revenue_per_customer"].tolist()
     [7.5, 10.0, 20.0, 8.0, 8.0]
     """
-    period = _check_period(period)
+    period = _check_period(time_unit)
     retention = _check_retention(retention)
     log_by, customer_by = _by_columns(by, customers, customer_col)
     has_amount = amount_col is not None
@@ -303,7 +305,7 @@ def cohort_table(
         raise DataError(
             f"observation_end={date_text(obs)!r} leaves no complete {PERIODS[period][0]}: the "
             f"first purchase is in {first_period}, which ends after it. Pass a later "
-            f"observation_end or a shorter period (e.g. period='D')."
+            f"observation_end or a shorter period (e.g. time_unit='D')."
         )
 
     t = t.mutate(p=_period_index(t.date, period))
@@ -344,7 +346,7 @@ def cohort_table(
     if by is not None:
         out = out.rename(columns={"by": by})
     out.attrs = {
-        "period": period,
+        "time_unit": period,
         "retention": retention,
         "observation_end": obs,
         "by": by,
@@ -569,12 +571,13 @@ def days_to_second_purchase(
     return res
 
 
+@renamed(within="window")
 def repeat_rate(
     transactions,
     *,
     customer_col: str = "customer_id",
     date_col: str = "date",
-    within="90D",
+    window="90D",
     by: str | None = None,
     customers=None,
     ci: float = 0.95,
@@ -583,9 +586,9 @@ def repeat_rate(
     """Repeat ("F2") rate: the share of first-time buyers whose second purchase comes within a window.
 
     Purchases on the same day are merged (see :func:`days_to_second_purchase`): a customer repeats
-    within ``within`` when their first purchase on a later day is at most ``within`` days after the
+    within the ``window`` when their first purchase on a later day is at most ``window`` days after the
     first purchase's day. A customer is **eligible** only when the whole window has been observed,
-    i.e. first purchase day + ``within`` ≤ ``observation_end``; later first-time buyers are counted
+    i.e. first purchase day + ``window`` ≤ ``observation_end``; later first-time buyers are counted
     in ``not_yet_eligible`` and left out of the rate (counting them would bias it down).
 
     Parameters
@@ -594,7 +597,7 @@ def repeat_rate(
         The purchase log.
     customer_col, date_col : str
         Columns holding the customer id and the purchase timestamp.
-    within : str or Timedelta, default "90D"
+    window : str or Timedelta, default "90D"
         The window, a whole number of days (``"90D"``, ``"2W"``).
     by : str, optional
         A customer attribute (a column of the log, taken at the first purchase, or of
@@ -624,7 +627,7 @@ def repeat_rate(
     >>> tx = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c", "d"],
     ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-20", "2024-01-03",
     ...                                            "2024-01-05", "2024-03-30", "2024-03-05"])})
-    >>> r = repeat_rate(tx, within="30D", observation_end="2024-03-31")
+    >>> r = repeat_rate(tx, window="30D", observation_end="2024-03-31")
     >>> r[["first_time_buyers", "not_yet_eligible", "customers", "repeaters", "repeat_rate"]]
        first_time_buyers  not_yet_eligible  customers  repeaters  repeat_rate
     0                  4                 1          3          1     0.333333
@@ -632,15 +635,14 @@ def repeat_rate(
        ci_low  ci_high
     0   0.061    0.792
     """
-    window = parse_duration(within, argument="within")
-    if window % pd.Timedelta(days=1) != pd.Timedelta(0):
+    span = parse_duration(window, argument="window")
+    if span % pd.Timedelta(days=1) != pd.Timedelta(0):
         raise DataError(
-            f"within={within!r} is not a whole number of days; purchases are merged by day, so "
+            f"window={window!r} is not a whole number of days; purchases are merged by day, so "
             "pass a window such as '30D', '90D' or '2W'."
         )
-    if isinstance(ci, bool) or not isinstance(ci, (int, float)) or not 0 < ci < 1:
-        raise DataError(f"ci={ci!r} is not a confidence level; pass a number between 0 and 1 such as 0.95.")
-    w = int(window / pd.Timedelta(days=1))
+    ci = check_ci(ci)
+    w = int(span / pd.Timedelta(days=1))
     c, _ = _second_purchases(transactions, customer_col, date_col, by, customers, observation_end)
     eligible = c.observed >= w
     repeated = eligible & c.days.notnull() & (c.days <= w)

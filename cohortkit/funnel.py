@@ -56,7 +56,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ._engine import execute, parse_duration
+from ._args import parse_duration, renamed
+from ._engine import execute
 from .io import Column, prepare
 from ._errors import DataError
 
@@ -374,12 +375,13 @@ def _to_timedelta(values: pd.Series) -> pd.Series:
     return pd.to_timedelta(ns, unit="ns")
 
 
+@renamed(user_col="customer_col", time_col="date_col")
 def funnel(
     events: Any,
     steps: list[str],
     *,
-    user_col: str = "user_id",
-    time_col: str = "timestamp",
+    customer_col: str = "user_id",
+    date_col: str = "timestamp",
     event_col: str = "event",
     window: Any = "7D",
     order: str = "ordered",
@@ -398,7 +400,7 @@ def funnel(
     steps : list of str
         Event names in funnel order (at least 2, all different). Each must occur in ``event_col``
         (a name that never occurs is almost always a typo, so it raises).
-    user_col, time_col, event_col : str
+    customer_col, date_col, event_col : str
         Columns with the user id, the event time and the event name.
     window : str or pandas.Timedelta, default "7D"
         Conversion window, measured from the step-1 event, inclusive at the boundary.
@@ -453,8 +455,8 @@ def funnel(
     t = prepare(
         events,
         [
-            Column("user_col", user_col, "user", "any", "the user id"),
-            Column("time_col", time_col, "ts", "timestamp", "the event time", missing="allow"),
+            Column("customer_col", customer_col, "user", "any", "the user id"),
+            Column("date_col", date_col, "ts", "timestamp", "the event time", missing="allow"),
             Column("event_col", event_col, "event", "string", "the event name", missing="allow"),
             Column("by", by, "grp", "any", "the group (e.g. channel) of each event"),
         ],

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._args import check_ci
 from ._engine import execute
 from .io import Column, prepare
 from ._errors import DataError
@@ -32,14 +33,6 @@ _METHODS = ("wilson", "jeffreys")
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _check_ci(ci: Any) -> float:
-    if isinstance(ci, bool) or not isinstance(ci, (int, float, np.floating)) or not 0 < ci < 1:
-        raise DataError(
-            f"ci={ci!r} is not a confidence level. Pass a number between 0 and 1, e.g. ci=0.95."
-        )
-    return float(ci)
 
 
 def _as_array(values: Any, argument: str) -> tuple[np.ndarray, pd.Index | None]:
@@ -169,7 +162,7 @@ def rate(successes: Any, trials: Any, *, ci: float = 0.95, method: str = "wilson
         lower   upper
     0  0.0103  0.0152
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     method = _check_method(method)
     x, xi = _as_array(successes, "successes")
     n, ni = _as_array(trials, "trials")
@@ -236,7 +229,7 @@ def compare_rates(
     >>> round(out["p_value"].item(), 3)
     0.046
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     arrays = {}
     for name, value in (
         ("successes_a", successes_a),
@@ -378,7 +371,7 @@ def ad_metrics(
     >>> m.loc[1, "note"]
     'ctr: 0 impressions; cpc: 0 clicks; cvr: 0 clicks; cpa: 0 conversions; roas: 0 spend'
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     method = _check_method(method)
     by_cols = _by_list(by)
     table_probe = None
@@ -533,7 +526,7 @@ def nps(
        respondents  promoters  detractors   nps
     0           10          5           3  20.0
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     by_cols = _by_list(by)
     cols = [Column("by", b, f"__by{i}", "any", "a grouping key") for i, b in enumerate(by_cols)]
     cols.append(Column("score_col", score_col, "score", "numeric", "the 0-10 recommendation score",

@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._args import parse_duration, renamed
 from ._errors import DataError
 
 __all__ = [
@@ -458,27 +459,28 @@ def _customer_months(data, customer_col: str, date_col: str) -> pd.DataFrame:
     )
 
 
+@renamed(period="period_number")
 @exercise(
     title="retention",
     title_ja="継続率",
     hint="Group customers by the month of their first purchase; count those who buy again in "
-    "month +period, and divide by the cohort size.",
-    hint_ja="初回購入月で顧客をまとめ、period か月後の月にも購入した顧客数をコホートの人数で割ります。",
+    "month +period_number, and divide by the cohort size.",
+    hint_ja="初回購入月で顧客をまとめ、period_number か月後の月にも購入した顧客数をコホートの人数で割ります。",
     mistakes=[
-        (lambda data, period=1, cohort=None, customer_col="customer_id", date_col="date":
-         1 - _retention(data, period, cohort, customer_col, date_col),
+        (lambda data, period_number=1, cohort=None, customer_col="customer_id", date_col="date":
+         1 - _retention(data, period_number, cohort, customer_col, date_col),
          "that is the churn (1 − retention). Count the customers who DID buy in that month.",
          "それは離脱率（1 − 継続率）です。その月に購入した顧客を数えてください。"),
     ],
 )
-def check_retention(data, period=1, cohort=None, customer_col="customer_id", date_col="date"):
-    """Month-``period`` retention of acquisition cohorts (calendar months), pooled or one ``cohort``.
+def check_retention(data, period_number=1, cohort=None, customer_col="customer_id", date_col="date"):
+    """Month-``period_number`` retention of acquisition cohorts (calendar months), pooled or one ``cohort``.
 
     A customer's cohort is the calendar month of their first purchase; they are retained in period
     ``k`` when they buy in calendar month cohort + ``k``. Pooled over the cohorts whose month +
-    ``period`` lies within the data (or only ``cohort="YYYY-MM"``).
+    ``period_number`` lies within the data (or only ``cohort="YYYY-MM"``).
     """
-    return _retention(data, period, cohort, customer_col, date_col)
+    return _retention(data, period_number, cohort, customer_col, date_col)
 
 
 def _retention(data, period, cohort, customer_col, date_col) -> float:
@@ -500,32 +502,34 @@ def _retention(data, period, cohort, customer_col, date_col) -> float:
     return retained / len(cohorts)
 
 
+@renamed(within_days="window")
 @exercise(
     title="repeat (F2) rate",
     title_ja="F2転換率（リピート率）",
     hint="Among all customers, the share who bought again on a later day than their first purchase "
-    "(within `within_days` days when given).",
-    hint_ja="全顧客のうち、初回購入日より後の日に（within_days の指定があればその日数以内に）"
+    "(within the `window` when given, e.g. '90D').",
+    hint_ja="全顧客のうち、初回購入日より後の日に（window の指定があればその期間内に）"
     "再購入した顧客の割合です。",
     mistakes=[
-        (lambda data, within_days=None, customer_col="customer_id", date_col="date":
-         _repeaters(data, within_days, customer_col, date_col)[0],
+        (lambda data, window=None, customer_col="customer_id", date_col="date":
+         _repeaters(data, window, customer_col, date_col)[0],
          "that is the number of repeat buyers; divide it by the number of first-time buyers.",
          "それはリピート購入者の人数です。初回購入者の人数で割ってください。"),
     ],
 )
-def check_repeat_rate(data, within_days=None, customer_col="customer_id", date_col="date"):
-    """Share of customers with a second purchase on a later day (within ``within_days`` days)."""
-    repeaters, customers = _repeaters(data, within_days, customer_col, date_col)
+def check_repeat_rate(data, window=None, customer_col="customer_id", date_col="date"):
+    """Share of customers with a second purchase on a later day (within ``window``: '90D' or days)."""
+    repeaters, customers = _repeaters(data, window, customer_col, date_col)
     return repeaters / customers
 
 
-def _repeaters(data, within_days, customer_col, date_col) -> tuple[int, int]:
+def _repeaters(data, window, customer_col, date_col) -> tuple[int, int]:
     tx = _customer_months(data, customer_col, date_col)
     first = tx.groupby("customer")["date"].transform("min")
     later = tx["date"] > first
-    if within_days is not None:
-        later &= (tx["date"] - first) <= pd.Timedelta(days=within_days)
+    if window is not None:
+        span = parse_duration(window, argument="window") if isinstance(window, str) else pd.Timedelta(days=window)
+        later &= (tx["date"] - first) <= span
     return int(tx.loc[later, "customer"].nunique()), int(tx["customer"].nunique())
 
 

@@ -369,9 +369,9 @@ CASES = [
                "observed. Pass a date on or after 2024-01-05, or leave observation_end=None to use the "
                "day of the last purchase (2024-03-15).")),
     Case("repeat-rate-all-one-time-buyers", lambda: ck.repeat_rate(
-        TX.drop_duplicates("customer_id").iloc[:2], within="7D", observation_end="2024-03-31"),
+        TX.drop_duplicates("customer_id").iloc[:2], window="7D", observation_end="2024-03-31"),
         Result("nobody bought twice: rate 0 on 2 eligible customers", _repeat_one_timers)),
-    Case("repeat-rate-window-not-observed-yet", lambda: ck.repeat_rate(TX, within="90D"),
+    Case("repeat-rate-window-not-observed-yet", lambda: ck.repeat_rate(TX, window="90D"),
          Result("no customer's window has ended: NaN with the reason in note (documented)",
                 _repeat_not_observed, nan_ok=("repeat_rate", "ci_low", "ci_high"))),
     # funnels ----------------------------------------------------------------------------------
@@ -385,7 +385,7 @@ CASES = [
     Case("funnel-tz-aware-and-naive-mixed", lambda: ck.funnel(with_col(EVENTS, timestamp=pd.Series(
         [pd.Timestamp("2024-01-01", tz="UTC"), *EVENTS["timestamp"].iloc[1:]], dtype=object)),
         ["view", "cart"]),
-        Error(_tz_mixed("timestamp", "time_col", 1, "2024-01-01 00:00:00+00:00", 4, "2024-01-02 00:00:00"))),
+        Error(_tz_mixed("timestamp", "date_col", 1, "2024-01-01 00:00:00+00:00", 4, "2024-01-02 00:00:00"))),
     Case("funnel-counts-zero-at-the-top", lambda: ck.funnel_from_counts({"impressions": 0, "clicks": 0, "buy": 0}),
          Result("no users anywhere: conversions are NaN with the reason in note", _counts_zero_top,
                 nan_ok=("conversion_from_start", "conversion_from_previous"))),
@@ -457,13 +457,13 @@ CASES = [
         "column 'spend' (spend_col) holds True/False values; it must hold numbers. Pass the numeric "
         "column.")),
     Case("reallocate-infinite-ltv-roas", lambda: ck.reallocate(with_col(PLAN, ltv_roas=[np.inf, 2.0, 3.0])),
-         Error("column 'ltv_roas' (by) is infinite for 'banner' (a campaign with value but no spend?); "
+         Error("column 'ltv_roas' (metric) is infinite for 'banner' (a campaign with value but no spend?); "
                "reallocation needs a finite value per unit of spend. Drop those rows or fix their spend.")),
     Case("lead-scores-nan-lead-id", lambda: ck.lead_scores(with_col(LEADS, lead_id=["a", None, "b"])),
-         Error(_missing("lead_id", "lead_col", 1, 3, "the lead id", "events"))),
+         Error(_missing("lead_id", "customer_col", 1, 3, "the lead id", "events"))),
     Case("lead-scores-tz-aware-and-naive-mixed", lambda: ck.lead_scores(with_col(LEADS, timestamp=pd.Series(
         [pd.Timestamp("2024-01-01", tz="UTC"), *LEADS["timestamp"].iloc[1:]], dtype=object))),
-        Error(_tz_mixed("timestamp", "time_col", 1, "2024-01-01 00:00:00+00:00", 2, "2024-01-03 00:00:00"))),
+        Error(_tz_mixed("timestamp", "date_col", 1, "2024-01-01 00:00:00+00:00", 2, "2024-01-03 00:00:00"))),
     Case("lead-scores-unknown-events", lambda: ck.lead_scores(with_col(LEADS, event=["x", "y", "z"])),
          Result("events not in points score 0 (documented)", _leads_unknown_events)),
     # sources, datasets, privacy ---------------------------------------------------------------

@@ -98,7 +98,7 @@ def assert_same_table(got: pd.DataFrame, want: pd.DataFrame, by=None):
 @pytest.mark.parametrize("period", ["M", "Q", "W"])
 @pytest.mark.parametrize("retention", ["n_period", "unbounded"])
 def test_cdnow_every_cell_matches_reference(cdnow, period, retention):
-    got = cohort_table(cdnow, amount_col="amount", period=period, retention=retention)
+    got = cohort_table(cdnow, amount_col="amount", time_unit=period, retention=retention)
     want = reference_cohort_table(cdnow, period, retention=retention)
     assert_same_table(got, want)
 
@@ -115,7 +115,7 @@ def test_cdnow_monthly_shape_and_totals(cdnow):
 
 
 def test_cdnow_weekly_revenue_excludes_the_incomplete_last_week(cdnow):
-    t = cohort_table(cdnow, amount_col="amount", period="W")
+    t = cohort_table(cdnow, amount_col="amount", time_unit="W")
     # 1998-06-30 is a Tuesday: the ISO week from Monday 1998-06-29 is incomplete and left out
     assert t["cohort"].max().start_time == pd.Timestamp("1997-03-24")
     assert (t["cohort"] + t["period_number"]).max().end_time.normalize() == pd.Timestamp("1998-06-28")
@@ -126,10 +126,10 @@ def test_cdnow_weekly_revenue_excludes_the_incomplete_last_week(cdnow):
 
 def test_cdnow_invariants(cdnow):
     for retention in ("n_period", "unbounded"):
-        t = cohort_table(cdnow, period="M", retention=retention)
+        t = cohort_table(cdnow, time_unit="M", retention=retention)
         assert (t.loc[t["period_number"] == 0, "retention"] == 1.0).all()
         assert t["retention"].between(0, 1).all()
-    u = cohort_table(cdnow, period="W", retention="unbounded")
+    u = cohort_table(cdnow, time_unit="W", retention="unbounded")
     steps = u.groupby("cohort")["active_customers"].diff().dropna()
     assert (steps <= 0).all() and (steps < 0).any()
 
@@ -138,7 +138,7 @@ def test_by_column_of_the_log_takes_the_first_purchase_value(cdnow_sample):
     tx = cdnow_sample.copy()
     # a channel that changes over time: the customer's group is the one at the first purchase
     tx["channel"] = np.where(tx["date"].dt.month % 2 == 0, "even", "odd")
-    got = cohort_table(tx, amount_col="amount", by="channel", period="Q")
+    got = cohort_table(tx, amount_col="amount", by="channel", time_unit="Q")
     want = reference_cohort_table(tx, "Q", by="channel")
     assert_same_table(got, want, by="channel")
     assert set(got["channel"]) == {"even", "odd"}
@@ -192,9 +192,9 @@ def test_random_logs_match_reference(case, retention, use_by):
     want = reference_cohort_table(tx, period, observation_end=obs, retention=retention, by=by)
     if want.empty:
         with pytest.raises(DataError, match="leaves no complete"):
-            cohort_table(tx, amount_col="amount", period=period, observation_end=obs, by=by)
+            cohort_table(tx, amount_col="amount", time_unit=period, observation_end=obs, by=by)
         return
-    got = cohort_table(tx, amount_col="amount", period=period, observation_end=obs,
+    got = cohort_table(tx, amount_col="amount", time_unit=period, observation_end=obs,
                        retention=retention, by=by)
     assert_same_table(got, want, by=by)
     assert (got.loc[got["period_number"] == 0, "retention"] == 1.0).all()
@@ -230,7 +230,7 @@ def test_period_boundaries_are_calendar_periods():
     })
     m = cohort_table(tx, observation_end="2024-03-31")
     assert m.loc[m["cohort"].astype(str) == "2024-01", "active_customers"].tolist() == [1, 1, 0]
-    w = cohort_table(tx, period="W", observation_end="2024-03-10")
+    w = cohort_table(tx, time_unit="W", observation_end="2024-03-10")
     row = w[(w["cohort"].astype(str) == "2024-02-26/2024-03-03")]
     assert row["active_customers"].tolist() == [1, 1]
     assert w["cohort"].iloc[0].start_time.day_name() == "Monday"
@@ -264,7 +264,7 @@ def test_cohort_matrix_with_groups(cdnow_sample):
 
 
 def test_heatmap_values_and_labels_equal_the_table(cdnow):
-    t = cohort_table(cdnow, period="M")
+    t = cohort_table(cdnow, time_unit="M")
     ax = retention_heatmap(t)
     mesh = ax.collections[0]
     arr = mesh.get_array()
@@ -300,7 +300,7 @@ def test_heatmap_refuses_several_groups(cdnow_sample):
 
 
 def test_retention_curves_read_back(cdnow):
-    t = cohort_table(cdnow, period="M")
+    t = cohort_table(cdnow, time_unit="M")
     pooled = retention_curves(t)
     y = pooled.lines[0].get_ydata()
     sums = t.groupby("period_number")[["active_customers", "cohort_size"]].sum()
@@ -335,10 +335,10 @@ TX = pd.DataFrame({
 
 def test_bad_period():
     with pytest.raises(DataError, match=exact(
-        "period='Y' is not a supported period. Pass 'D' (day), 'W' (ISO week, Monday to Sunday), "
+        "time_unit='Y' is not a supported period. Pass 'D' (day), 'W' (ISO week, Monday to Sunday), "
         "'M' (calendar month) or 'Q' (calendar quarter)."
     )):
-        cohort_table(TX, period="Y")
+        cohort_table(TX, time_unit="Y")
 
 
 def test_missing_column():
@@ -364,7 +364,7 @@ def test_no_complete_period():
     with pytest.raises(DataError, match=exact(
         "observation_end='2024-01-15' leaves no complete calendar month: the first purchase is in "
         "2024-01, which ends after it. Pass a later observation_end or a shorter period "
-        "(e.g. period='D')."
+        "(e.g. time_unit='D')."
     )):
         cohort_table(TX, observation_end="2024-01-15")
 
@@ -470,7 +470,7 @@ def test_repeat_rate_matches_reference_and_wilson(cdnow_sample, within, obs):
     ref = reference_days_to_second(cdnow, end)
     eligible = {c: v for c, v in ref.items() if v[1] >= w}
     repeaters = sum(1 for days, _ in eligible.values() if days is not None and days <= w)
-    r = repeat_rate(cdnow, within=within, observation_end=obs)
+    r = repeat_rate(cdnow, window=within, observation_end=obs)
     row = r.iloc[0]
     assert row["first_time_buyers"] == len(ref)
     assert row["not_yet_eligible"] == len(ref) - len(eligible)
@@ -489,7 +489,7 @@ def test_repeat_rate_by_group_and_no_eligible_group():
                                 "2024-03-30", "2024-03-20"]),
         "channel": ["x", "y", "x", "x", "x", "y"],
     })
-    r = repeat_rate(tx, within="30D", by="channel", observation_end="2024-03-31", ci=0.9)
+    r = repeat_rate(tx, window="30D", by="channel", observation_end="2024-03-31", ci=0.9)
     assert r["channel"].tolist() == ["x", "y"]
     assert r["customers"].tolist() == [3, 0]
     assert r["repeaters"].tolist() == [1, 0]
@@ -501,16 +501,16 @@ def test_repeat_rate_by_group_and_no_eligible_group():
 
 def test_repeat_rate_bad_window_and_ci():
     with pytest.raises(DataError, match=exact(
-        "within='36h' is not a whole number of days; purchases are merged by day, so pass a window "
+        "window='36h' is not a whole number of days; purchases are merged by day, so pass a window "
         "such as '30D', '90D' or '2W'."
     )):
-        repeat_rate(TX, within="36h")
+        repeat_rate(TX, window="36h")
     with pytest.raises(DataError, match=exact(
-        "within='3M' is not a positive duration. Pass a string such as '7D', '90D', '2W' or '12h', "
+        "window='3M' is not a positive duration. Pass a string such as '7D', '90D', '2W' or '12h', "
         "or a pandas.Timedelta (months and years vary in length; use days)."
     )):
-        repeat_rate(TX, within="3M")
+        repeat_rate(TX, window="3M")
     with pytest.raises(DataError, match=exact(
-        "ci=95 is not a confidence level; pass a number between 0 and 1 such as 0.95."
+        "ci=95 is not a confidence level. Pass a number between 0 and 1, e.g. ci=0.95."
     )):
         repeat_rate(TX, ci=95)

@@ -8,7 +8,7 @@ import cohortkit as ck
 
 
 def test_cohort_table_is_bit_identical_across_runs(cdnow):
-    runs = [ck.cohort_table(cdnow, amount_col="amount", period="M") for _ in range(3)]
+    runs = [ck.cohort_table(cdnow, amount_col="amount", time_unit="M") for _ in range(3)]
     for other in runs[1:]:
         pd.testing.assert_frame_equal(runs[0], other, check_exact=True)
     # and the exact total: the log's sum of cents

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from cohortkit import DataError
-from cohortkit._engine import execute, get_backend, parse_duration
+from cohortkit._args import parse_duration
+from cohortkit._engine import execute, get_backend
 from cohortkit.io import Column, as_table, literal_timestamp, prepare
 
 TX = pd.DataFrame(

@@ -273,7 +273,7 @@ def test_parquet_path_and_renamed_columns(tmp_path):
     )
     path = tmp_path / "events.parquet"
     df.to_parquet(path)
-    f = funnel(str(path), ["view", "cart"], user_col="uid", time_col="ts", event_col="name")
+    f = funnel(str(path), ["view", "cart"], customer_col="uid", date_col="ts", event_col="name")
     assert f["users"].tolist() == [2, 1]
 
 
@@ -301,11 +301,11 @@ def test_window_that_does_not_parse():
 
 def test_missing_column():
     with pytest.raises(DataError, match=exact(
-        "column 'user' (user_col) not found in events; it has columns 'user_id', 'timestamp', "
-        "'event'. Did you mean 'user_id'? Pass user_col= the name of the column that holds the "
+        "column 'user' (customer_col) not found in events; it has columns 'user_id', 'timestamp', "
+        "'event'. Did you mean 'user_id'? Pass customer_col= the name of the column that holds the "
         "user id."
     )):
-        funnel(LOG, STEPS, user_col="user")
+        funnel(LOG, STEPS, customer_col="user")
 
 
 def test_fewer_than_two_steps():
@@ -342,7 +342,7 @@ def test_bad_order():
 
 def test_time_column_not_dates():
     bad = LOG.assign(timestamp=["2024-01-01", "soon", "2024-01-02"])
-    with pytest.raises(DataError, match=r"^column 'timestamp' \(time_col\) must hold dates"):
+    with pytest.raises(DataError, match=r"^column 'timestamp' \(date_col\) must hold dates"):
         funnel(bad, STEPS)
 
 

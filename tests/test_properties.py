@@ -47,7 +47,7 @@ def test_cohort_table_conserves_orders_revenue_and_customers(rows, period, end, 
     last_complete = _index_of(obs + pd.Timedelta(days=1), period) - 1
     if obs < first_day or last_complete < _index_of(first_day, period):
         return  # refused with a DataError (tested in test_cohort.py)
-    t = ck.cohort_table(tx, amount_col="amount", period=period, observation_end=obs, retention=retention)
+    t = ck.cohort_table(tx, amount_col="amount", time_unit=period, observation_end=obs, retention=retention)
     index = np.array([_index_of(ts, period) for ts in tx["date"]])
     kept = tx[index <= last_complete]
     # every transaction in a complete period lands in exactly one cell

@@ -66,17 +66,17 @@ def test_funnel_round_trip(world):
     s, ga4, _ = world
     events = ga4_events(ga4)
     # repeat purchases are purchase events in GA4 (and reloads); the ordered funnel counts users
-    from_ga4 = ck.funnel(events, STEPS, user_col="user_id", time_col="timestamp", event_col="event", window="7D")
-    tidy = ck.funnel(s.events, STEPS, user_col="user_id", time_col="timestamp", event_col="event", window="7D")
+    from_ga4 = ck.funnel(events, STEPS, customer_col="user_id", date_col="timestamp", event_col="event", window="7D")
+    tidy = ck.funnel(s.events, STEPS, customer_col="user_id", date_col="timestamp", event_col="event", window="7D")
     assert from_ga4["users"].tolist() == tidy["users"].tolist()
 
 
 def test_cohort_round_trip(world):
     s, ga4, _ = world
     from_ga4 = ck.cohort_table(ga4_transactions(ga4), customer_col="customer_id", date_col="date",
-                               amount_col="amount", period="M")
+                               amount_col="amount", time_unit="M")
     tidy = ck.cohort_table(s.transactions, customer_col="customer_id", date_col="date",
-                           amount_col="amount", period="M")
+                           amount_col="amount", time_unit="M")
     pd.testing.assert_frame_equal(from_ga4, tidy, check_dtype=False)
 
 

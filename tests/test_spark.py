@@ -102,7 +102,7 @@ def test_cohort_table_on_spark_equals_duckdb(spark_con, tmp_path, period):
 
     log = _edge_log()
     path = _parquet(log, tmp_path / "tx.parquet")
-    kwargs = dict(customer_col="customer_id", date_col="date", amount_col="amount", period=period,
+    kwargs = dict(customer_col="customer_id", date_col="date", amount_col="amount", time_unit=period,
                   observation_end="2024-03-31")
     spark = ck.cohort_table(spark_con.read_parquet(path), **kwargs)
     duck = ck.cohort_table(log, **kwargs)
@@ -151,7 +151,7 @@ def test_funnel_on_spark_equals_duckdb(spark_con, tmp_path, order):
 
     log = _event_log()
     path = _parquet(log, tmp_path / "events.parquet")
-    kwargs = dict(user_col="user_id", time_col="timestamp", event_col="event", window="7D", order=order,
+    kwargs = dict(customer_col="user_id", date_col="timestamp", event_col="event", window="7D", order=order,
                   by="channel")
     spark = ck.funnel(spark_con.read_parquet(path), ["view", "cart", "buy"], **kwargs)
     duck = ck.funnel(log, ["view", "cart", "buy"], **kwargs)

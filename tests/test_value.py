@@ -177,7 +177,7 @@ def test_duplicate_customers_and_bad_arguments():
         ck.ad_value(CAMPAIGNS, pd.concat([CUSTOMERS, CUSTOMERS.iloc[:1]]), CLV)
     with pytest.raises(DataError, match=exact("margin=1.5 must be a number > 0 and <= 1, e.g. 0.3 for a 30 % margin.")):
         ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, margin=1.5)
-    with pytest.raises(DataError, match=exact("time_unit='M' is not supported; pass 'D' (days) or 'W' (weeks of 7 days).")):
+    with pytest.raises(DataError, match=exact("time_unit='M' is not a supported unit; pass 'D' (days) or 'W' (weeks of 7 days). Months are refused because their length varies.")):
         ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, time_unit="M")
 
 

@@ -147,10 +147,10 @@ def test_lead_scores_custom_stages_and_errors():
     assert s.attrs["stages"] == ["lead", "mql", "opportunity", "won"]
     assert bool(s.loc[0, "won"]) and s.loc[0, "won_at"] == pd.Timestamp("2024-01-03")
     with pytest.raises(DataError, match=exact(
-        "column 'lead' (lead_col) not found in events; it has columns 'lead_id', 'timestamp', 'event'. "
-        "Did you mean 'lead_id'? Pass lead_col= the name of the column that holds the lead id."
+        "column 'lead' (customer_col) not found in events; it has columns 'lead_id', 'timestamp', 'event'. "
+        "Did you mean 'lead_id'? Pass customer_col= the name of the column that holds the lead id."
     )):
-        lead_scores(ev, lead_col="lead")
+        lead_scores(ev, customer_col="lead")
     with pytest.raises(DataError, match=exact("points['seminar'] must be a finite number, got 'x'.")):
         lead_scores(ev, points={"seminar": "x"})
 

@@ -114,7 +114,7 @@ def test_reallocation_plan_and_errors():
     )):
         reallocate(t, plan={"banner": 1100.0})
     with pytest.raises(DataError, match=exact(
-        "column 'ltv_roas' (by) is missing for 'search'; the value of their spend is unknown. Drop "
+        "column 'ltv_roas' (metric) is missing for 'search'; the value of their spend is unknown. Drop "
         "those rows (e.g. campaigns without customers or spend) before reallocating."
     )):
         reallocate(t.assign(ltv_roas=[1.0, np.nan]))

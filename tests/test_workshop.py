@@ -217,7 +217,7 @@ def test_cdnow_month1_retention(cdnow, capsys):
 @pytest.mark.parametrize(("period", "cohort"), [(1, "1997-01"), (2, "1997-03"), (3, None), (14, None)])
 def test_retention_matches_brute_force(cdnow_sample, period, cohort):
     truth = retention_brute(cdnow_sample, period, cohort)
-    expected = check_retention.expected(data=cdnow_sample, period=period, cohort=cohort)
+    expected = check_retention.expected(data=cdnow_sample, period_number=period, cohort=cohort)
     assert expected == pytest.approx(truth, abs=1e-12)
 
 
@@ -241,7 +241,7 @@ def test_repeat_rate_window():
     )
     # a: same-day only (no repeat); b: after 60 days; c: after 19 days
     assert check_repeat_rate.expected(data=tx) == pytest.approx(2 / 3)
-    assert check_repeat_rate.expected(data=tx, within_days=30) == pytest.approx(1 / 3)
+    assert check_repeat_rate.expected(data=tx, window="30D") == pytest.approx(1 / 3)
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -10,41 +10,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._engine import TIME_UNITS, exact_sum, execute
+from .._args import check_number, unit_days, unit_name
+from .._engine import exact_sum, execute
 from ..io import Column, check_same_ids, parse_timestamp, prepare, transaction_columns
 from .._errors import DataError
 from ._reallocate import _rank
 
 __all__ = ["ad_value", "value_curve"]
 
-_UNIT_NAMES = {code: name for code, (name, _) in TIME_UNITS.items()}
 
 
 # --- argument checks --------------------------------------------------------------------------
 
 
-def _number(value: Any, argument: str, *, low: float | None = None, low_open: bool = False,
-            high: float | None = None, example: str = "") -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
-        and math.isfinite(float(value))
-    if ok and low is not None:
-        ok = float(value) > low if low_open else float(value) >= low
-    if ok and high is not None:
-        ok = float(value) <= high
-    if not ok:
-        bounds = []
-        if low is not None:
-            bounds.append(f"{'>' if low_open else '>='} {low:g}")
-        if high is not None:
-            bounds.append(f"<= {high:g}")
-        raise DataError(f"{argument}={value!r} must be a number {' and '.join(bounds)}{example}.")
-    return float(value)
-
-
 def _check_unit(time_unit: Any) -> float:
-    if time_unit not in TIME_UNITS:
-        raise DataError(f"time_unit={time_unit!r} is not supported; pass 'D' (days) or 'W' (weeks of 7 days).")
-    return TIME_UNITS[time_unit][1]
+    return float(unit_days(time_unit))
 
 
 def _quoted(values, limit: int = 5) -> str:
@@ -205,7 +185,7 @@ def value_curve(
     1        x              1          1     50.0                            140.0
     """
     unit_days = _check_unit(time_unit)
-    margin = _number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
+    margin = check_number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
     c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
     tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     end_day = _end_day(tx, observation_end)
@@ -228,7 +208,7 @@ def _payback(curve: pd.DataFrame, cac: pd.Series, time_unit: str) -> tuple[pd.Se
             period[group], note[group] = float(hit.min() + 1), ""
         else:
             period[group] = np.nan
-            note[group] = f"payback: not reached in {len(g)} observed {_UNIT_NAMES[time_unit]}s"
+            note[group] = f"payback: not reached in {len(g)} observed {unit_name(time_unit)}s"
     return pd.Series(period, dtype="float64"), pd.Series(note, dtype="str")
 
 
@@ -413,10 +393,10 @@ def ad_value(
     'payback: not reached in 13 observed weeks'
     """
     unit_days = _check_unit(time_unit)
-    margin = _number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
-    target = _number(target_ltv_cac, "target_ltv_cac", low=0, low_open=True, example=", e.g. 3.0")
-    extra = _number(cost_per_customer, "cost_per_customer", low=0)
-    ci = _number(ci, "ci", low=0, low_open=True, high=0.999999, example=", e.g. 0.95")
+    margin = check_number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
+    target = check_number(target_ltv_cac, "target_ltv_cac", low=0, low_open=True, example=", e.g. 3.0")
+    extra = check_number(cost_per_customer, "cost_per_customer", low=0)
+    ci = check_number(ci, "ci", low=0, low_open=True, high=0.999999, example=", e.g. 0.95")
     if missing_clv not in ("raise", "zero"):
         raise DataError(f"missing_clv={missing_clv!r} must be 'raise' or 'zero'.")
 

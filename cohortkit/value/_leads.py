@@ -9,7 +9,8 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from .._engine import TIME_UNITS, execute
+from .._args import renamed, unit_days
+from .._engine import execute
 from ..io import Column, prepare
 from .._errors import DataError
 
@@ -55,14 +56,15 @@ def _check_stages(stages: Any, points: Mapping[str, float]) -> list[str]:
     return stages
 
 
+@renamed(lead_col="customer_col", time_col="date_col")
 def lead_scores(
     events: Any,
     *,
     points: Mapping[str, float] | None = None,
     threshold: float = 50,
     stages: Sequence[str] = ("sql", "deal"),
-    lead_col: str = "lead_id",
-    time_col: str = "timestamp",
+    customer_col: str = "lead_id",
+    date_col: str = "timestamp",
     event_col: str = "event",
 ) -> pd.DataFrame:
     """Rule-based lead scores, MQL flag and the time each lead reached each funnel stage.
@@ -97,7 +99,7 @@ def lead_scores(
         Score at which a lead becomes an MQL (marketing-qualified lead).
     stages : sequence of str, default ("sql", "deal")
         Event names of the sales stages after MQL, in funnel order.
-    lead_col, time_col, event_col : str
+    customer_col, date_col, event_col : str
         Columns holding the lead id, the event time and the event name.
 
     Returns
@@ -138,8 +140,8 @@ def lead_scores(
     t = prepare(
         events,
         [
-            Column("lead_col", lead_col, "lead_id", "id", "the lead id"),
-            Column("time_col", time_col, "timestamp", "timestamp", "the event time"),
+            Column("customer_col", customer_col, "lead_id", "id", "the lead id"),
+            Column("date_col", date_col, "timestamp", "timestamp", "the event time"),
             Column("event_col", event_col, "event", "string", "the event name", missing="allow"),
         ],
         what="events",
@@ -221,12 +223,11 @@ def lead_funnel(scores: pd.DataFrame, *, time_unit: str = "D", ci: float = 0.95)
     """
     from ..metrics import rate
 
-    if time_unit not in TIME_UNITS:
-        raise DataError(f"time_unit={time_unit!r} is not supported; pass 'D' (days) or 'W' (weeks of 7 days).")
+    days = unit_days(time_unit)
     if not isinstance(scores, pd.DataFrame) or "first_seen" not in scores.columns:
         raise DataError("scores must be the output of cohortkit.lead_scores (with a 'first_seen' column).")
     stages = list(scores.attrs.get("stages") or ["lead", *[c[:-3] for c in scores.columns if c.endswith("_at")]])
-    unit = pd.Timedelta(days=TIME_UNITS[time_unit][1])
+    unit = pd.Timedelta(days=days)
     times = {"lead": scores["first_seen"]}
     for s in stages[1:]:
         if f"{s}_at" not in scores.columns:

@@ -8,6 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .._args import renamed
 from .._errors import DataError
 
 __all__ = ["rank_shift", "reallocate", "LOWER_IS_BETTER"]
@@ -187,11 +188,12 @@ def _solve_power(a, beta, lo, hi, budget):
     return x
 
 
+@renamed(by="metric")
 def reallocate(
     table: pd.DataFrame,
     budget: float | None = None,
     *,
-    by: str = "ltv_roas",
+    metric: str = "ltv_roas",
     key: str = "campaign",
     spend_col: str = "spend",
     min_share: float | Mapping[str, float] = 0.0,
@@ -201,8 +203,8 @@ def reallocate(
 ) -> pd.DataFrame:
     """What if the budget moved toward campaigns with higher LTV-ROAS? (a stated, simple model).
 
-    **Returns model.** Campaign *i* now spends ``s_i`` and returns ``r_i = table[by]`` of value per
-    unit of spend (with ``by="ltv_roas"``: expected customer value × margin per yen). Spending ``x``
+    **Returns model.** Campaign *i* now spends ``s_i`` and returns ``r_i = table[metric]`` of value per
+    unit of spend (with ``metric="ltv_roas"``: expected customer value × margin per yen). Spending ``x``
     is assumed to return
 
         ``value_i(x) = r_i · s_i · (x / s_i) ** beta``
@@ -221,11 +223,11 @@ def reallocate(
     Parameters
     ----------
     table : pandas.DataFrame
-        One row per campaign with ``key``, ``spend_col`` and ``by`` (e.g. the output of
-        :func:`ad_value`). Rows with a missing ``by`` raise.
+        One row per campaign with ``key``, ``spend_col`` and ``metric`` (e.g. the output of
+        :func:`ad_value`). Rows with a missing ``metric`` raise.
     budget : float, optional
         Total to allocate; default the current total spend.
-    by : str, default "ltv_roas"
+    metric : str, default "ltv_roas"
         Value per unit of spend.
     key, spend_col : str
         Columns naming the campaign and holding its current spend.
@@ -241,14 +243,14 @@ def reallocate(
     Returns
     -------
     pandas.DataFrame
-        One row per campaign in table order: ``key, spend, <by>, share, new_spend, new_share,
+        One row per campaign in table order: ``key, spend, <metric>, share, new_spend, new_share,
         spend_change, value, new_value, value_change, bound`` (``"min"``/``"max"`` when the new spend
-        sits on a bound). ``attrs``: ``budget, beta, by, value_before, value_after, value_change``.
+        sits on a bound). ``attrs``: ``budget, beta, metric, value_before, value_after, value_change``.
 
     Raises
     ------
     DataError
-        Missing columns, negative spend, a missing ``by`` value, bounds that cannot hold
+        Missing columns, negative spend, a missing ``metric`` value, bounds that cannot hold
         (``sum(min_share) > 1`` or ``sum(max_share) < 1``), ``beta`` outside (0, 1], a zero current
         spend with ``beta < 1``, a ``plan`` with unknown campaigns or a total other than ``budget``.
 
@@ -266,29 +268,29 @@ def reallocate(
     >>> r.attrs["value_before"], r.attrs["value_after"]
     (1600.0, 2500.0)
     """
-    _need(table, [key, spend_col, by])
+    _need(table, [key, spend_col, metric])
     if table[key].duplicated().any():
         dup = table.loc[table[key].duplicated(), key].iloc[0]
         raise DataError(f"column {key!r} (key) has duplicate value {dup!r}; pass one row per campaign.")
     keys = table[key].reset_index(drop=True)
-    for arg, col in (("spend_col", spend_col), ("by", by)):
+    for arg, col in (("spend_col", spend_col), ("metric", metric)):
         if pd.api.types.is_bool_dtype(table[col]) or any(isinstance(v, (bool, np.bool_)) for v in table[col]):
             raise DataError(f"column {col!r} ({arg}) holds True/False values; it must hold numbers. "
                             "Pass the numeric column.")
     spend = pd.to_numeric(table[spend_col], errors="coerce").to_numpy(dtype="float64")
-    rate = pd.to_numeric(table[by], errors="coerce").to_numpy(dtype="float64")
+    rate = pd.to_numeric(table[metric], errors="coerce").to_numpy(dtype="float64")
     if np.isnan(spend).any() or (spend < 0).any() or np.isinf(spend).any():
         i = int(np.flatnonzero(~(spend >= 0) | np.isinf(spend))[0])
         raise DataError(f"column {spend_col!r} (spend_col) must hold spends >= 0, but {keys[i]!r} has "
                         f"{table[spend_col].iloc[i]!r}. Fix or drop that row.")
     if np.isinf(rate).any():
         bad = [k for k, v in zip(keys, rate) if np.isinf(v)]
-        raise DataError(f"column {by!r} (by) is infinite for {', '.join(repr(k) for k in bad)} (a campaign "
+        raise DataError(f"column {metric!r} (metric) is infinite for {', '.join(repr(k) for k in bad)} (a campaign "
                         "with value but no spend?); reallocation needs a finite value per unit of spend. Drop "
                         "those rows or fix their spend.")
     if (~np.isfinite(rate)).any():
         bad = [k for k, v in zip(keys, rate) if not np.isfinite(v)]
-        raise DataError(f"column {by!r} (by) is missing for {', '.join(repr(k) for k in bad)}; "
+        raise DataError(f"column {metric!r} (metric) is missing for {', '.join(repr(k) for k in bad)}; "
                         "the value of their spend is unknown. Drop those rows (e.g. campaigns without "
                         "customers or spend) before reallocating.")
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta <= 1:
@@ -354,7 +356,7 @@ def reallocate(
     out = pd.DataFrame({
         key: keys,
         "spend": spend,
-        by: rate,
+        metric: rate,
         "share": spend / total_now if total_now > 0 else np.nan,
         "new_spend": x,
         "new_share": x / budget if budget > 0 else np.nan,
@@ -364,6 +366,6 @@ def reallocate(
         "value_change": after - before,
         "bound": bound,
     })
-    out.attrs.update(budget=budget, beta=beta, by=by, value_before=float(before.sum()),
+    out.attrs.update(budget=budget, beta=beta, metric=metric, value_before=float(before.sum()),
                      value_after=float(after.sum()), value_change=float(after.sum() - before.sum()))
     return out
