@@ -43,7 +43,7 @@ from ._args import check_ci, parse_duration, renamed
 from ._engine import decimal_sum, execute
 from .io import Column, check_same_ids, date_text, observation_end, prepare
 from ._errors import DataError
-from .metrics import _interval as _rate_interval
+from .metrics import rate_interval
 
 __all__ = ["cohort_table", "cohort_matrix", "repeat_rate", "days_to_second_purchase"]
 
@@ -450,7 +450,7 @@ def cohort_matrix(table: pd.DataFrame, values: str = "retention") -> pd.DataFram
         raise DataError(
             f"values={values!r} is not a column of the cohort table; pass one of {choices}."
         )
-    group = _group_column(table)
+    group = group_column(table)
     index = [group, "cohort"] if group else ["cohort"]
     wide = table.pivot_table(
         index=index, columns="period_number", values=values, aggfunc="first", dropna=False,
@@ -461,7 +461,7 @@ def cohort_matrix(table: pd.DataFrame, values: str = "retention") -> pd.DataFram
     return wide
 
 
-def _group_column(table: pd.DataFrame) -> str | None:
+def group_column(table: pd.DataFrame) -> str | None:
     if table.attrs and "by" in table.attrs:
         by = table.attrs["by"]
         return by if by in table.columns else None
@@ -662,7 +662,7 @@ def repeat_rate(
     x = out["repeaters"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["repeat_rate"] = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
-    _, out["ci_low"], out["ci_high"] = _rate_interval(x, n, float(ci), "wilson")
+    _, out["ci_low"], out["ci_high"] = rate_interval(x, n, float(ci), "wilson")
     out["note"] = np.where(
         n > 0, "", f"no customer's {w}-day window has ended by the observation end"
     )

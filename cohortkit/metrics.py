@@ -80,7 +80,7 @@ def _check_counts(x: np.ndarray, n: np.ndarray, xname: str, nname: str) -> None:
         )
 
 
-def _interval(x: np.ndarray, n: np.ndarray, ci: float, method: str):
+def rate_interval(x: np.ndarray, n: np.ndarray, ci: float, method: str):
     """Point estimate and interval; NaN where n == 0 or x > n (callers add the reason)."""
     ok = (n > 0) & (x <= n) & (x >= 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -174,7 +174,7 @@ def rate(successes: Any, trials: Any, *, ci: float = 0.95, method: str = "wilson
             "length (or a scalar for one of them)."
         ) from None
     _check_counts(x, n, "successes", "trials")
-    p, lower, upper = _interval(x, n, ci, method)
+    p, lower, upper = rate_interval(x, n, ci, method)
     index = xi if xi is not None and len(xi) == len(x) else (ni if ni is not None and len(ni) == len(x) else None)
     return pd.DataFrame(
         {
@@ -248,8 +248,8 @@ def compare_rates(
         ) from None
     _check_counts(xa, na, "successes_a", "trials_a")
     _check_counts(xb, nb, "successes_b", "trials_b")
-    pa, la, ua = _interval(xa, na, ci, "wilson")
-    pb, lb, ub = _interval(xb, nb, ci, "wilson")
+    pa, la, ua = rate_interval(xa, na, ci, "wilson")
+    pb, lb, ub = rate_interval(xb, nb, ci, "wilson")
     d = pb - pa
     lower = d - np.sqrt((pb - lb) ** 2 + (ua - pa) ** 2)
     upper = d + np.sqrt((ub - pb) ** 2 + (pa - la) ** 2)
@@ -458,7 +458,7 @@ def ad_metrics(
         out[label] = value
         note = np.where(zero, f"{label}: 0 {den}", "")
         if interval:
-            _, lower, upper = _interval(x, n, ci, method)
+            _, lower, upper = rate_interval(x, n, ci, method)
             out[f"{label}_lower"] = lower
             out[f"{label}_upper"] = upper
             note = np.where(~zero & (x > n), f"{label}: {num} exceed {den}, no interval", note)

@@ -71,10 +71,10 @@ def retention_heatmap(table: pd.DataFrame, values: str = "retention", *, annot: 
     """
     import seaborn as sns
 
-    from ..cohort import _group_column, cohort_matrix
+    from ..cohort import group_column, cohort_matrix
 
     _check_table(table, (values,))
-    group = _group_column(table)
+    group = group_column(table)
     if group is not None and table[group].nunique(dropna=False) > 1:
         raise DataError(
             f"table has {table[group].nunique(dropna=False)} groups in column {group!r}; a heatmap "
@@ -114,14 +114,14 @@ def _curves(table, numerator: str, by, ax, ylabel: str, percent: bool, kwargs):
     import seaborn as sns
     from matplotlib.ticker import PercentFormatter
 
-    from ..cohort import _group_column
+    from ..cohort import group_column
 
     if by is None:
-        by = _group_column(table)
+        by = group_column(table)
     if by is not None and by not in table.columns:
         raise DataError(
             f"by={by!r} is not a column of the cohort table; pass one of "
-            f"{[c for c in ('cohort', _group_column(table)) if c]} or None."
+            f"{[c for c in ('cohort', group_column(table)) if c]} or None."
         )
     if by == "cohort":
         # one line per cohort: its own cells, no pooling

@@ -14,7 +14,7 @@ from .._args import check_number, unit_days, unit_name
 from .._engine import exact_sum, execute
 from ..io import Column, check_same_ids, parse_timestamp, prepare, transaction_columns
 from .._errors import DataError
-from ._reallocate import _rank
+from ._reallocate import rank_values
 
 __all__ = ["ad_value", "value_curve"]
 
@@ -564,9 +564,9 @@ def ad_value(
                 notes[i].append(text)
     else:
         out["payback_period"] = np.nan
-    out["rank_ctr"] = _rank(out["ctr"], ascending=False)
-    out["rank_cpa"] = _rank(out["cpa"], ascending=True)
-    out["rank_ltv_roas"] = _rank(out["ltv_roas"], ascending=False)
+    out["rank_ctr"] = rank_values(out["ctr"], ascending=False)
+    out["rank_cpa"] = rank_values(out["cpa"], ascending=True)
+    out["rank_ltv_roas"] = rank_values(out["ltv_roas"], ascending=False)
     out["note"] = pd.Series(["; ".join(x) for x in notes], dtype="str")
     columns = ["group", "spend", "impressions", "clicks", "ctr", "ctr_lower", "ctr_upper", "customers", "cvr",
                "cpa", "cac", "first_order_revenue", "first_order_roas", "realised_value", "predicted_clv",

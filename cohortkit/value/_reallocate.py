@@ -30,7 +30,7 @@ def _need(table: Any, columns: list[str], what: str = "table") -> None:
             )
 
 
-def _rank(values: pd.Series, ascending: bool) -> pd.Series:
+def rank_values(values: pd.Series, ascending: bool) -> pd.Series:
     return values.rank(ascending=ascending, method="min").astype("Int64")
 
 
@@ -85,7 +85,7 @@ def rank_shift(table: pd.DataFrame, from_: str = "ctr", to: str = "ltv_roas", *,
     out = table[[key, from_, to]].copy()
     for m in (from_, to):
         values = pd.to_numeric(out[m], errors="coerce").astype("float64")
-        out[f"rank_{m}"] = _rank(values, direction[m])
+        out[f"rank_{m}"] = rank_values(values, direction[m])
     out["shift"] = (out[f"rank_{from_}"] - out[f"rank_{to}"]).astype("Int64")
     out = out.sort_values([f"rank_{to}", key], na_position="last", kind="stable").reset_index(drop=True)
     both = out[[f"rank_{from_}", f"rank_{to}"]].dropna()
