@@ -752,7 +752,7 @@ def not_a_time_message(column: str, argument: str, dtype: Any, example: Any) -> 
     >>> print(not_a_time_message("ts", "date_col", "int64", 1680307200))
     column 'ts' (date_col) must hold dates, but has type int64 (e.g. 1680307200). Convert it with pandas.to_datetime(col, unit='s') (the numbers look like seconds since 1970-01-01 UTC), then pass the DataFrame.
     """
-    shown = f" (e.g. {example!r})" if isinstance(example, str) else (f" (e.g. {example})" if example is not None else "")
+    shown = f" (e.g. {_example(example)})" if example is not None else ""
     fix = None
     if isinstance(example, (int, float, np.integer, np.floating)) and not isinstance(example, bool):
         fix = _epoch_fix(example)
@@ -766,14 +766,10 @@ def not_a_time_message(column: str, argument: str, dtype: Any, example: Any) -> 
 
 def mixed_zones_message(col, n_aware: int, n_naive: int, aware: Any, naive: Any) -> str:
     """The error for a time column that mixes aware and naive values."""
-
-    def shown(v: Any) -> str:
-        return repr(v) if isinstance(v, str) else str(v)
-
     return (
         f"column {col.name!r} ({col.argument}) mixes time-zone-aware and naive timestamps "
-        f"({n_aware} with a time zone, e.g. {shown(aware)}; {n_naive} without, e.g. "
-        f"{shown(naive)}), so their order is ambiguous. Make them consistent first: "
+        f"({n_aware} with a time zone, e.g. {_example(aware)}; {n_naive} without, e.g. "
+        f"{_example(naive)}), so their order is ambiguous. Make them consistent first: "
         "pandas.to_datetime(column, utc=True) if the naive ones are UTC, or localize the naive ones "
         "with .dt.tz_localize('Asia/Tokyo') (your zone) before combining."
     )
