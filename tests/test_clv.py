@@ -30,7 +30,15 @@ from cohortkit.clv import (
     per_period_rate,
     rfm_summary,
 )
-from cohortkit.clv import _models as M
+from cohortkit.clv._base import lifetimes_fitters
+from cohortkit.clv._paretonbd import ParetoNBD
+from cohortkit.clv._registry import PURCHASE_MODELS
+
+PARETO_NBD = ParetoNBD()
+
+
+def purchase_model(name):
+    return PURCHASE_MODELS[name]()
 
 CAL_END, HOLD_END = "1997-09-30", "1998-06-30"
 
@@ -60,7 +68,7 @@ def bgnbd(cal):
 
 @pytest.fixture(scope="module")
 def pareto(cal):
-    return CLVModel("paretonbd", spend=None).fit(cal)
+    return CLVModel("paretonbd", spend_model=None).fit(cal)
 
 
 # --- RFM summaries -------------------------------------------------------------------------------
@@ -236,7 +244,7 @@ def test_gamma_gamma_published_parameters(bgnbd):
 
 
 def test_compressed_fit_equals_plain_lifetimes_fit(bgnbd, cal):
-    lt = M.lifetimes_fitters()
+    lt = lifetimes_fitters()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = lt.BetaGeoFitter().fit(cal["frequency"], cal["recency"], cal["T"])
@@ -255,7 +263,7 @@ def test_compressed_fit_equals_plain_lifetimes_fit(bgnbd, cal):
 
 
 def test_paretonbd_agrees_with_lifetimes_fit(pareto, cal):
-    lt = M.lifetimes_fitters()
+    lt = lifetimes_fitters()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = lt.ParetoNBDFitter().fit(cal["frequency"], cal["recency"], cal["T"])
@@ -269,13 +277,13 @@ def test_paretonbd_agrees_with_lifetimes_fit(pareto, cal):
 
 
 def test_pmf_matches_lifetimes_closed_forms():
-    lt = M.lifetimes_fitters()
+    lt = lifetimes_fitters()
     for model, cls in (("bgnbd", lt.BetaGeoFitter), ("mbgnbd", lt.ModifiedBetaGeoFitter)):
         params = (0.24, 4.4, 0.79, 2.4)
         fitter = cls()
         fitter.params_ = pd.Series(dict(zip(("r", "alpha", "a", "b"), params)))
         for n in range(6):
-            ours = M.pmf(model, params, n, np.array([10.0, 39.0]))
+            ours = purchase_model(model).pmf(params, n, np.array([10.0, 39.0]))
             ref = [fitter.probability_of_n_purchases_up_to_time(t, n) for t in (10.0, 39.0)]
             np.testing.assert_allclose(ours, ref, rtol=1e-10)
 
@@ -301,12 +309,12 @@ def _pareto_by_quadrature(params, x, tx, T):
 @pytest.mark.parametrize("x,tx,T", [(0, 0.0, 38.9), (2, 30.4, 38.9), (7, 10.0, 35.0), (20, 38.0, 38.9), (3, 5.0, 5.0)])
 def test_pareto_closed_forms_match_quadrature(params, x, tx, T):
     ll, pa = _pareto_by_quadrature(params, x, tx, T)
-    assert M.pareto_loglik(params, x, tx, T) == pytest.approx(ll, rel=1e-9)
-    assert M.pareto_p_alive(params, x, tx, T) == pytest.approx(pa, rel=1e-7)
+    assert PARETO_NBD.loglik(params, x, tx, T) == pytest.approx(ll, rel=1e-9)
+    assert PARETO_NBD.p_alive(params, x, tx, T) == pytest.approx(pa, rel=1e-7)
 
 
 def test_pareto_where_lifetimes_returns_nan():
-    lt = M.lifetimes_fitters()
+    lt = lifetimes_fitters()
     fitter = lt.ParetoNBDFitter()
     # a heavy buyer who bought at the very end (full CDNOW in days: x = 170, t_x = T = 496)
     fitter.params_ = pd.Series(dict(zip(("r", "alpha", "s", "beta"), PARETO)))
@@ -314,16 +322,16 @@ def test_pareto_where_lifetimes_returns_nan():
         warnings.simplefilter("ignore")
         assert np.isnan(fitter.conditional_expected_number_of_purchases_up_to_time(39, np.array([170.0]),
                                                                                    np.array([496.0]), np.array([496.0])))[0]
-    assert M.pareto_p_alive(PARETO, 170, 496.0, 496.0) == 1.0
-    assert np.isfinite(M.pareto_conditional_expected(PARETO, 39.0, 170, 496.0, 496.0))
+    assert PARETO_NBD.p_alive(PARETO, 170, 496.0, 496.0) == 1.0
+    assert np.isfinite(PARETO_NBD.conditional_expected(PARETO, 39.0, 170, 496.0, 496.0))
     # s == 1: lifetimes divides 0 by 0; the limit is continuous
     s1 = (0.553, 10.58, 1.0, 11.67)
     fitter.params_ = pd.Series(dict(zip(("r", "alpha", "s", "beta"), s1)))
     with np.errstate(all="ignore"):
         assert np.isnan(fitter.conditional_expected_number_of_purchases_up_to_time(39, 2, 30.0, 38.0))
-    near = [M.pareto_conditional_expected((0.553, 10.58, 1.0 + e, 11.67), 39.0, 2, 30.0, 38.0) for e in (-1e-6, 1e-6)]
-    assert M.pareto_conditional_expected(s1, 39.0, 2, 30.0, 38.0) == pytest.approx(np.mean(near), rel=1e-5)
-    assert M.pareto_expected(s1, 39.0) == pytest.approx(np.mean([M.pareto_expected((0.553, 10.58, 1 + e, 11.67), 39.0)
+    near = [PARETO_NBD.conditional_expected((0.553, 10.58, 1.0 + e, 11.67), 39.0, 2, 30.0, 38.0) for e in (-1e-6, 1e-6)]
+    assert PARETO_NBD.conditional_expected(s1, 39.0, 2, 30.0, 38.0) == pytest.approx(np.mean(near), rel=1e-5)
+    assert PARETO_NBD.expected(s1, 39.0) == pytest.approx(np.mean([PARETO_NBD.expected((0.553, 10.58, 1 + e, 11.67), 39.0)
                                                                  for e in (-1e-6, 1e-6)]), rel=1e-5)
 
 
@@ -336,17 +344,17 @@ def test_pareto_conditional_expectation_by_integration():
     t = 39.0
     # E[min(tau, t)] for tau ~ Pareto II(s, beta) = int_0^t (beta / (beta + u)) ** s du
     mean_exposure = quad(lambda u: (beta / (beta + u)) ** s, 0, t)[0]
-    assert M.pareto_expected(PARETO, t) == pytest.approx(r / alpha * mean_exposure, rel=1e-10)
-    assert M.pareto_conditional_expected(PARETO, t, 0, 0.0, 0.0) == pytest.approx(r / alpha * mean_exposure, rel=1e-10)
+    assert PARETO_NBD.expected(PARETO, t) == pytest.approx(r / alpha * mean_exposure, rel=1e-10)
+    assert PARETO_NBD.conditional_expected(PARETO, t, 0, 0.0, 0.0) == pytest.approx(r / alpha * mean_exposure, rel=1e-10)
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd", "paretonbd"])
 def test_pmf_sums_to_one_and_to_the_mean(model):
     params = PARETO if model == "paretonbd" else (0.24, 4.4, 0.79, 2.4)
     t = np.array([5.0, 39.0])
-    probs = np.array([M.pmf(model, params, n, t) for n in range(400)])
+    probs = np.array([purchase_model(model).pmf(params, n, t) for n in range(400)])
     np.testing.assert_allclose(probs.sum(axis=0), 1.0, atol=1e-6)
-    np.testing.assert_allclose((np.arange(400)[:, None] * probs).sum(axis=0), M.expected(model, params, t), rtol=1e-4)
+    np.testing.assert_allclose((np.arange(400)[:, None] * probs).sum(axis=0), purchase_model(model).expected(params, t), rtol=1e-4)
 
 
 @given(
@@ -360,7 +368,7 @@ def test_p_alive_is_a_probability(model, params, x, frac, T):
     tx = 0.0 if x == 0 else frac * T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pa = M.p_alive(model, params, np.array([float(x)]), np.array([tx]), np.array([T]))
+        pa = purchase_model(model).p_alive(params, np.array([float(x)]), np.array([tx]), np.array([T]))
     assert np.all((pa >= 0) & (pa <= 1))
 
 
@@ -395,7 +403,7 @@ def _simulate(model, params, n, rng):
 def test_recovers_true_parameters_on_simulated_data(model, truth):
     rng = np.random.default_rng(7)
     data = _simulate(model, truth, 8000, rng)
-    fit = CLVModel(model, spend=None).fit(data, time_unit="W")
+    fit = CLVModel(model, spend_model=None).fit(data, time_unit="W")
     est, se = fit.params_["estimate"].to_numpy(), fit.params_["std_error"].to_numpy()
     z = np.abs(est - np.array(truth)) / se
     assert np.all(z < 3.5), (est, se)
@@ -411,7 +419,7 @@ def test_refuses_a_summary_without_repeat_customers():
            "cannot be estimated. Use a longer observation period, or check that customer_col identifies "
            "customers (not orders).")
     with pytest.raises(DataError, match=exact(msg)):
-        CLVModel("bgnbd", spend=None).fit(data, time_unit="W")
+        CLVModel("bgnbd", spend_model=None).fit(data, time_unit="W")
 
 
 def test_needs_an_explicit_time_unit():
@@ -420,7 +428,7 @@ def test_needs_an_explicit_time_unit():
            "cohortkit.rfm_summary, or pandas dropped its attrs). Pass fit(summary, time_unit='D') or 'W', "
            "the unit of recency and T.")
     with pytest.raises(DataError, match=exact(msg)):
-        CLVModel("bgnbd", spend=None).fit(data)
+        CLVModel("bgnbd", spend_model=None).fit(data)
 
 
 def test_missing_and_invalid_columns():
@@ -434,8 +442,8 @@ def test_missing_and_invalid_columns():
     msg = ("summary column 'recency' must not exceed T, but 1 rows break this; compute the summary with "
            "cohortkit.rfm_summary(...).")
     with pytest.raises(DataError, match=exact(msg)):
-        CLVModel("bgnbd", spend=None).fit(bad, time_unit="W")
-    with pytest.raises(DataError, match=exact("purchase='bgbd' is not a purchase model; pass one of 'bgnbd', "
+        CLVModel("bgnbd", spend_model=None).fit(bad, time_unit="W")
+    with pytest.raises(DataError, match=exact("purchase_model='bgbd' is not a purchase model; pass one of 'bgnbd', "
                                               "'mbgnbd', 'paretonbd'.")):
         CLVModel("bgbd").fit(data, time_unit="W")
 
@@ -446,7 +454,7 @@ def test_warns_when_a_parameter_runs_to_the_edge():
     x = np.tile([1, 2, 3, 4, 5, 6, 7, 8], n // 8)
     data = pd.DataFrame({"frequency": x, "recency": 39.0 * np.ones(n), "T": 39.0 * np.ones(n)})
     with pytest.warns(ConvergenceWarning, match="bgnbd fit"):
-        CLVModel("bgnbd", spend=None).fit(data, time_unit="W")
+        CLVModel("bgnbd", spend_model=None).fit(data, time_unit="W")
 
 
 def test_lifetimes_does_not_leak_warning_filters(cal):
@@ -473,7 +481,7 @@ def test_clv_is_the_discounted_sum_computed_by_hand(bgnbd, cal):
     for i, row in enumerate(sub.itertuples()):
         prev = 0.0
         for k in range(1, 9):
-            cum = M.conditional_expected("bgnbd", bgnbd._pp(), float(k), row.frequency, row.recency, row.T)
+            cum = purchase_model("bgnbd").conditional_expected(bgnbd._pp(), float(k), row.frequency, row.recency, row.T)
             want[i] += (cum - prev) * spend[i] * 0.3 / (1 + rate) ** k
             prev = cum
     np.testing.assert_allclose(got, want, rtol=1e-10)

@@ -23,7 +23,10 @@ from hypothesis import strategies as st
 from cohortkit import DataError
 from cohortkit.clv import CLVModel, calibration_holdout
 from cohortkit.clv import _fit as F
-from cohortkit.clv import _models as M
+from cohortkit.clv._base import lifetimes_fitters
+from cohortkit.clv._gamma_gamma import GammaGamma
+from cohortkit.clv._registry import PURCHASE_MODELS
+from cohortkit.clv._rows import compress
 
 CAL_END, HOLD_END = "1997-09-30", "1998-06-30"
 
@@ -37,7 +40,7 @@ def cal(cdnow_sample):
 @pytest.fixture(scope="module")
 def rows(cal):
     """Compressed CDNOW rows with time scaled so that max T = 1, as the optimiser sees them."""
-    r, w, _ = F.compress(cal["frequency"], cal["recency"], cal["T"])
+    r, w, _ = compress(cal["frequency"], cal["recency"], cal["T"])
     scale = 1.0 / r[:, 2].max()
     return r[:, 0], r[:, 1] * scale, r[:, 2] * scale, w
 
@@ -45,12 +48,12 @@ def rows(cal):
 @pytest.fixture(scope="module")
 def spend_rows(cal):
     rep = cal[cal["frequency"] > 0]
-    r, w, _ = F.compress(rep["frequency"], rep["monetary_value"])
+    r, w, _ = compress(rep["frequency"], rep["monetary_value"])
     return r[:, 0], r[:, 1], w
 
 
 def _lifetimes():
-    return M.lifetimes_fitters()
+    return lifetimes_fitters()
 
 
 def _simulate_bgnbd(n, params, seed):
@@ -94,7 +97,7 @@ POINTS = [np.full(4, 0.1), np.array([-1.4, -2.2, -0.23, 0.89]), np.array([0.7, 1
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
 @pytest.mark.parametrize("penalizer", [0.0, 0.01])
 def test_purchase_gradient_matches_finite_differences(model, penalizer, rows):
-    objective = M.purchase_objective(model, *rows, penalizer)
+    objective = PURCHASE_MODELS[model]().gradient_objective(rows[:3], rows[3], penalizer)
     for point in POINTS:
         value, grad = objective(point)
         assert np.isfinite(value)
@@ -103,7 +106,7 @@ def test_purchase_gradient_matches_finite_differences(model, penalizer, rows):
 
 @pytest.mark.parametrize("penalizer", [0.0, 0.01])
 def test_gamma_gamma_gradient_matches_finite_differences(penalizer, spend_rows):
-    objective = M.spend_objective(*spend_rows, penalizer)
+    objective = GammaGamma().gradient_objective(spend_rows[:2], spend_rows[2], penalizer)
     for point in (np.full(3, 0.1), np.log([6.25, 3.74, 15.44]), np.array([2.0, -0.5, 0.3])):
         _, grad = objective(point)
         np.testing.assert_allclose(grad, _central_gradient(objective, point), rtol=1e-6, atol=1e-8)
@@ -116,7 +119,7 @@ def test_purchase_objective_equals_lifetimes_autograd(model, rows):
     lt = _lifetimes()
     nll = {"bgnbd": lt.BetaGeoFitter, "mbgnbd": lt.ModifiedBetaGeoFitter}[model]._negative_log_likelihood
     x, tx, T, w = rows
-    objective = M.purchase_objective(model, x, tx, T, w, 0.003)
+    objective = PURCHASE_MODELS[model]().gradient_objective((x, tx, T), w, 0.003)
     for point in POINTS:
         value, grad = objective(point)
         with warnings.catch_warnings():
@@ -130,7 +133,7 @@ def test_gamma_gamma_objective_equals_lifetimes_autograd(spend_rows):
     from autograd import value_and_grad
 
     nll = _lifetimes().GammaGammaFitter._negative_log_likelihood
-    objective = M.spend_objective(*spend_rows, 0.003)
+    objective = GammaGamma().gradient_objective(spend_rows[:2], spend_rows[2], 0.003)
     for point in (np.full(3, 0.1), np.log([6.25, 3.74, 15.44])):
         value, grad = objective(point)
         with warnings.catch_warnings():
@@ -143,9 +146,9 @@ def test_gamma_gamma_objective_equals_lifetimes_autograd(spend_rows):
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
 def test_row_loglik_is_loglik_bit_for_bit(model, rows):
     x, tx, T, _ = rows
-    fast = M.RowLoglik(model, x, tx, T)
+    fast = PURCHASE_MODELS[model]().row_loglik(x, tx, T)
     for point in POINTS:
-        np.testing.assert_array_equal(fast(np.exp(point)), M.loglik(model, np.exp(point), x, tx, T))
+        np.testing.assert_array_equal(fast(np.exp(point)), PURCHASE_MODELS[model]().loglik(np.exp(point), x, tx, T))
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
@@ -153,8 +156,8 @@ def test_objective_loglik_equals_per_customer_sum(model, cal):
     # the aggregated (by frequency, by T) evaluation equals the plain per-row log-likelihood
     params = (0.2426, 4.4137, 0.7930, 2.4262)
     x, tx, T = (cal[c].to_numpy(float) for c in ("frequency", "recency", "T"))
-    objective = M.purchase_objective(model, x, tx, T, np.ones(len(x)))
-    assert objective.loglik(params) == pytest.approx(M.loglik(model, params, x, tx, T).sum(), rel=1e-12)
+    objective = PURCHASE_MODELS[model]().gradient_objective((x, tx, T), np.ones(len(x)), 0.0)
+    assert objective.loglik(params) == pytest.approx(PURCHASE_MODELS[model]().loglik(params, x, tx, T).sum(), rel=1e-12)
 
 
 # --- fits: numpy engine vs lifetimes ----------------------------------------------------------------
@@ -213,9 +216,9 @@ def test_engine_is_validated_and_saved(cal, tmp_path):
     msg = "engine='autograd' is not a fitting engine; pass 'numpy' (default) or 'lifetimes'."
     with pytest.raises(DataError, match="^" + re.escape(msg) + "$"):
         CLVModel("bgnbd", engine="autograd").fit(cal)
-    model = CLVModel("bgnbd", spend=None, engine="lifetimes").fit(cal)
-    assert repr(model) == "CLVModel(purchase='bgnbd', spend=None, penalizer=0.0, engine='lifetimes')"
-    assert repr(CLVModel()) == "CLVModel(purchase='bgnbd', spend='gamma_gamma', penalizer=0.0)"
+    model = CLVModel("bgnbd", spend_model=None, engine="lifetimes").fit(cal)
+    assert repr(model) == "CLVModel(purchase_model='bgnbd', spend_model=None, penalizer=0.0, engine='lifetimes')"
+    assert repr(CLVModel()) == "CLVModel(purchase_model='bgnbd', spend_model='gamma_gamma', penalizer=0.0)"
     model.save(tmp_path / "m.json")
     assert CLVModel.load(tmp_path / "m.json").engine == "lifetimes"
 
@@ -227,7 +230,7 @@ def test_fast_fit_does_not_import_lifetimes(tmp_path):
     code = ("import sys, pandas as pd, cohortkit as ck; "
             "d = pd.DataFrame({'frequency': [0, 1, 2, 0], 'recency': [0.0, 3.0, 5.0, 0.0], "
             "'T': [6.0, 6.0, 7.0, 8.0]}); "
-            "ck.CLVModel('bgnbd', spend=None).fit(d, time_unit='W'); print('lifetimes' in sys.modules)")
+            "ck.CLVModel('bgnbd', spend_model=None).fit(d, time_unit='W'); print('lifetimes' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
 
@@ -239,9 +242,9 @@ def test_fast_fit_does_not_import_lifetimes(tmp_path):
 def test_refit_with_the_original_weights_returns_the_estimates(model, cal):
     fitted = CLVModel(model).fit(cal)
     for engine in ("numpy", "lifetimes"):
-        pp = F.refit(model, fitted._rows, fitted._counts, fitted._p_fit, engine=engine)
+        pp = F.refit(fitted._purchase, fitted._rows, fitted._counts, fitted._p_fit, engine=engine)
         np.testing.assert_allclose(pp, fitted._pp(), rtol=1e-5)
-        sp = F.refit("gamma_gamma", fitted._srows, fitted._scounts, fitted._s_fit, engine=engine)
+        sp = F.refit(fitted._spend, fitted._srows, fitted._scounts, fitted._s_fit, engine=engine)
         np.testing.assert_allclose(sp, fitted._sp(), rtol=1e-5)
 
 
@@ -253,7 +256,7 @@ def test_bootstrap_resamples_customers_jointly(cal, monkeypatch):
     seen = {"bgnbd": [], "gamma_gamma": []}
 
     def fake_refit(kind, rows, w, start, penalizer=0.0, engine="numpy"):
-        seen[kind].append(np.asarray(w, float))
+        seen[kind.name].append(np.asarray(w, float))
         return start.params
 
     monkeypatch.setattr(F, "refit", fake_refit)
@@ -288,7 +291,7 @@ def test_conditional_expectation_equals_lifetimes_bit_for_bit(model, cal):
         fitter.params_ = pd.Series(dict(zip(("r", "alpha", "a", "b"), params)))
         with np.errstate(all="ignore"):
             ref = fitter.conditional_expected_number_of_purchases_up_to_time(t, *hist)
-        ours = M.conditional_expected(model, params, t, *hist)
+        ours = PURCHASE_MODELS[model]().conditional_expected(params, t, *hist)
         assert np.shape(ours) == np.shape(ref)
         np.testing.assert_array_equal(ours, ref)
 
@@ -297,7 +300,7 @@ def test_conditional_expectation_equals_lifetimes_bit_for_bit(model, cal):
                 min_size=1, max_size=40))
 def test_compress_equals_numpy_unique_rows(values):
     cols = [np.array([v[i] for v in values], float) for i in range(3)]
-    rows, counts, inverse = F.compress(*cols)
+    rows, counts, inverse = compress(*cols)
     ref_rows, ref_inverse, ref_counts = np.unique(np.column_stack(cols), axis=0, return_inverse=True,
                                                   return_counts=True)
     np.testing.assert_array_equal(rows, ref_rows)

@@ -14,7 +14,7 @@ def test_full_cdnow_fits_with_a_warning_naming_the_count(cdnow):
     bad = ((rfm["frequency"] > 0) & (rfm["monetary_value"] <= 0)).sum()
     assert bad == 1
     with pytest.warns(CohortkitWarning, match=r"^1 repeat customers have monetary_value <= 0"):
-        model = ck.CLVModel("bgnbd", spend="gamma_gamma").fit(rfm)
+        model = ck.CLVModel("bgnbd", spend_model="gamma_gamma").fit(rfm)
     spend = model.expected_spend()
     assert np.isfinite(spend).all() and (spend > 0).all()
     # the excluded customer's observed mean (0) is shrunk toward the population mean (a one-time
@@ -29,6 +29,6 @@ def test_all_repeat_spend_nonpositive_is_refused(cdnow_sample):
     rfm["monetary_value"] = 0.0
     with pytest.warns(CohortkitWarning), pytest.raises(DataError, match=(
         r"^summary column 'monetary_value' is <= 0 for every repeat customer, so the Gamma-Gamma spend "
-        r"model cannot be estimated; check amount_col, or fit with spend=None\.$"
+        r"model cannot be estimated; check amount_col, or fit with spend_model=None\.$"
     )):
-        ck.CLVModel("bgnbd", spend="gamma_gamma").fit(rfm)
+        ck.CLVModel("bgnbd", spend_model="gamma_gamma").fit(rfm)

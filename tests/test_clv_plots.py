@@ -24,7 +24,7 @@ def cal(cdnow_sample):
 
 @pytest.fixture(scope="module")
 def model(cal):
-    return CLVModel("bgnbd", spend=None).fit(cal)
+    return CLVModel("bgnbd", spend_model=None).fit(cal)
 
 
 def test_period_transactions_table_and_plot(model, cal):
@@ -41,9 +41,7 @@ def test_period_transactions_table_and_plot(model, cal):
 
 
 def M_pmf(model, n, t):
-    from cohortkit.clv import _models as M
-
-    return M.pmf(model.purchase, model._pp(), n, np.array([t]))[0]
+    return model._purchase.pmf(model._pp(), n, np.array([t]))[0]
 
 
 def test_calibration_holdout_table_and_plot(model, cal):
@@ -64,9 +62,9 @@ def test_tracking_table_and_plot(model, cdnow_sample, cal):
     # actual cumulative repeat transactions: 2,457 in calibration, + 1,882 in the holdout
     assert table.loc[38, "actual"] == 2457 and table.loc[77, "actual"] == 2457 + 1882
     # model at the calibration end = sum of E[X(T_i)] over customers, T_i as in the summary
-    from cohortkit.clv import _models as M
+    from cohortkit.clv._bgnbd import BetaGeo
 
-    expected = M.expected("bgnbd", model._pp(), cal["T"].to_numpy()).sum()
+    expected = BetaGeo().expected(model._pp(), cal["T"].to_numpy()).sum()
     assert table.loc[38, "model"] == pytest.approx(expected, rel=1e-10)
     assert np.all(np.diff(table["model"]) >= 0)
     ax = plot.plot_tracking(table)

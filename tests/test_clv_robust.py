@@ -35,7 +35,7 @@ def test_failed_first_start_is_recovered_by_restarts(cal, monkeypatch):
     monkeypatch.setattr(_fit, "_minimize", flaky)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)  # recovered: no warning
-        model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+        model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     assert len(calls) >= 2 and np.allclose(calls[1], 0.0)
     for name, value in PUBLISHED.items():
         assert model.params_.loc[name, "estimate"] == pytest.approx(value, rel=2e-4), name
@@ -51,7 +51,7 @@ def test_unrecoverable_fit_warns(cal, monkeypatch):
 
     monkeypatch.setattr(_fit, "_minimize", always_fails)
     with pytest.warns(ConvergenceWarning, match=r"^bgnbd fit did not converge \(simulated failure\)"):
-        ck.CLVModel("bgnbd", spend=None).fit(cal)
+        ck.CLVModel("bgnbd", spend_model=None).fit(cal)
 
 
 EXTREME = pd.DataFrame({
@@ -65,7 +65,7 @@ EXTREME = pd.DataFrame({
 
 @pytest.mark.parametrize("purchase", ["bgnbd", "mbgnbd", "paretonbd"])
 def test_no_nan_for_extreme_customers(cal, purchase):
-    model = ck.CLVModel(purchase, spend="gamma_gamma").fit(cal)
+    model = ck.CLVModel(purchase, spend_model="gamma_gamma").fit(cal)
     summary = EXTREME.copy()
     summary.attrs["time_unit"] = "W"
     alive = model.p_alive(summary)

@@ -3,6 +3,8 @@
 * :func:`rfm_summary`, :func:`calibration_holdout` — per-customer tables, one Ibis expression each.
 * :class:`CLVModel` — BG/NBD, MBG/NBD or Pareto/NBD purchases plus Gamma-Gamma spend, fitted on the
   unique (frequency, recency, T) rows with counts as weights; predictions in explicit time units.
+  Each model is a class in its own file (``_bgnbd``, ``_mbgnbd``, ``_paretonbd``, ``_gamma_gamma``,
+  on the base classes of ``_base``), found by name in ``_registry``; ``_fit`` fits any of them.
 * :func:`clv_interval` — bootstrap interval of a group's mean CLV.
 * :func:`tracking_table`, :func:`period_transactions`, :func:`calibration_holdout_table`,
   :func:`p_alive_matrix` — the tables behind the diagnostics plots in :mod:`cohortkit.plot`.

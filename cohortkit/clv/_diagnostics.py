@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._args import renamed, unit_days
 from .._errors import DataError
-from . import _models as M
-from ._model import _UNIT_DAYS, CLVModel
+from ._model import CLVModel
 
 __all__ = ["period_transactions", "calibration_holdout_table", "tracking_table", "p_alive_matrix"]
 
@@ -40,7 +40,7 @@ def period_transactions(model: CLVModel, summary: pd.DataFrame | None = None, *,
     --------
     >>> import cohortkit as ck
     >>> cal = ck.rfm_summary(ck.datasets.load_cdnow(sample=True), observation_end="1997-09-30", time_unit="W")
-    >>> table = period_transactions(ck.CLVModel("bgnbd", spend=None).fit(cal))
+    >>> table = period_transactions(ck.CLVModel("bgnbd", spend_model=None).fit(cal))
     >>> table.loc[0, ["actual", "model"]].round().tolist()
     [1411.0, 1408.0]
     """
@@ -51,7 +51,7 @@ def period_transactions(model: CLVModel, summary: pd.DataFrame | None = None, *,
     Ts, counts = np.unique(data["T"].to_numpy(), return_counts=True)
     bins = np.arange(max_frequency + 1)
     actual = np.array([(x == n).sum() for n in bins[:-1]] + [(x >= max_frequency).sum()], float)
-    expected = np.array([(counts * M.pmf(model.purchase, pp, int(n), Ts)).sum() for n in bins[:-1]])
+    expected = np.array([(counts * model._purchase.pmf(pp, int(n), Ts)).sum() for n in bins[:-1]])
     expected = np.append(expected, len(x) - expected.sum())
     labels = [str(n) for n in bins[:-1]] + [f"{max_frequency}+"]
     return pd.DataFrame({"frequency": bins, "label": labels, "actual": actual, "model": expected})
@@ -70,7 +70,7 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     >>> table = calibration_holdout_table(model, cal)
     >>> table.loc[0, ["frequency", "n_customers"]].tolist()   # the 1,411 one-time buyers of FHL (2005)
     [0, 1411]
@@ -88,8 +88,8 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     for d in np.unique(durations):
         sel = durations == d
         rows = data[sel]
-        pred[sel] = M.conditional_expected(model.purchase, pp, float(d), rows["frequency"].to_numpy(),
-                                           rows["recency"].to_numpy(), rows["T"].to_numpy())
+        pred[sel] = model._purchase.conditional_expected(pp, float(d), rows["frequency"].to_numpy(),
+                                                         rows["recency"].to_numpy(), rows["T"].to_numpy())
     frame = pd.DataFrame({"frequency": np.minimum(data["frequency"].to_numpy(), max_frequency).astype(int),
                           "actual": table["frequency_holdout"].to_numpy(float), "model": pred})
     out = frame.groupby("frequency").agg(n_customers=("actual", "size"), actual=("actual", "mean"),
@@ -97,14 +97,17 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     return out
 
 
+@renamed(end="observation_end")
 def tracking_table(model: CLVModel, transactions, *, customer_col: str = "customer_id", date_col: str = "date",
-                   end=None, calibration_end=None) -> pd.DataFrame:
+                   observation_end=None, calibration_end=None) -> pd.DataFrame:
     """Cumulative repeat transactions per period since the first purchase in the log: actual vs model.
 
     Same-day purchases are merged; each customer's first purchase day is time 0 and the model's
     unconditional ``E[X(t)]`` is summed over customers (FHL 2005, figure 3). Periods are the model's
     ``time_unit_`` counted from the first day in the log; period ``k`` ends on day
-    ``start + k * unit - 1`` (inclusive).
+    ``start + k * unit - 1`` (inclusive). Purchases after ``observation_end`` (default: the last
+    purchase) are ignored. (``observation_end`` was called ``end`` before; the old name still works
+    for one release, with a FutureWarning.)
 
     Returns
     -------
@@ -118,27 +121,17 @@ def tracking_table(model: CLVModel, transactions, *, customer_col: str = "custom
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
-    >>> track = tracking_table(model, tx, calibration_end="1997-09-30")
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
+    >>> track = tracking_table(model, tx, observation_end="1998-06-30", calibration_end="1997-09-30")
     >>> int(track["period"].max()), int(track["actual"].iloc[-1])   # 78 weeks, cumulative repeats
     (78, 4339)
     """
-    import ibis
-
-    from .._engine import execute
-    from ._summary import _end, _lit, _prepared, _timestamp
+    from ..io import parse_timestamp
 
     pp = _fitted(model)
-    t = _prepared(transactions, customer_col, date_col, None)
-    last = _end(t, end, "end").normalize()
-    day = t.date.truncate("D")
-    days = t.filter(day <= _lit(last)).select(customer_id=t.customer_id, day=day).distinct()
-    first = days.day.min().over(group_by=days.customer_id)
-    days = days.mutate(is_first=(days.day == first))
-    per_day = days.group_by(["day", "is_first"]).aggregate(n=days.count())
-    table = execute(per_day.order_by(["day", ibis.desc("is_first")]))
+    table, last = _first_and_repeat_days(transactions, customer_col, date_col, observation_end)
     start = pd.Timestamp(table["day"].min()).normalize()
-    unit = _UNIT_DAYS[model.time_unit_]
+    unit = float(unit_days(model.time_unit_))
     offset = ((pd.to_datetime(table["day"]) - start).dt.days).to_numpy()
     n_periods = int(np.floor(((last - start).days + 1) / unit))
     ends = np.arange(1, n_periods + 1) * unit - 1  # inclusive last day offset of each period
@@ -150,7 +143,7 @@ def tracking_table(model: CLVModel, transactions, *, customer_col: str = "custom
     for e in ends:
         live = cohort_day <= e
         exposure = (e - cohort_day[live]) / unit
-        modelled.append(float((cohort_n[live] * M.expected(model.purchase, pp, exposure)).sum()))
+        modelled.append(float((cohort_n[live] * model._purchase.expected(pp, exposure)).sum()))
     out = pd.DataFrame({
         "period": np.arange(1, n_periods + 1),
         "end_date": start + pd.to_timedelta(ends, unit="D"),
@@ -158,9 +151,30 @@ def tracking_table(model: CLVModel, transactions, *, customer_col: str = "custom
         "model": np.array(modelled),
     })
     if calibration_end is not None:
-        cal = (_timestamp(calibration_end, "calibration_end").normalize() - start).days
+        cal = (parse_timestamp(calibration_end, argument="calibration_end").normalize() - start).days
         out.attrs["calibration_period"] = cal / unit + 1.0 / unit
     return out
+
+
+def _first_and_repeat_days(transactions, customer_col, date_col, observation_end):
+    """Customers per purchase day, split into first purchases and repeats (one query), and the last day.
+
+    Returns a DataFrame ``day, is_first, n`` ordered by day (first purchases first) and the
+    normalised ``observation_end`` (default: the last purchase day).
+    """
+    import ibis
+
+    from .._engine import execute
+    from ._summary import end_timestamp, prepared_transactions, timestamp_literal
+
+    t = prepared_transactions(transactions, customer_col, date_col, None)
+    last = end_timestamp(t, observation_end, "observation_end").normalize()
+    day = t.date.truncate("D")
+    days = t.filter(day <= timestamp_literal(last)).select(customer_id=t.customer_id, day=day).distinct()
+    first = days.day.min().over(group_by=days.customer_id)
+    days = days.mutate(is_first=(days.day == first))
+    per_day = days.group_by(["day", "is_first"]).aggregate(n=days.count())
+    return execute(per_day.order_by(["day", ibis.desc("is_first")])), last
 
 
 def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: float | None = None,
@@ -177,7 +191,7 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     >>> grid = p_alive_matrix(model, max_frequency=3)
     >>> list(grid.columns), bool(grid["p_alive"].between(0, 1).all())
     (['frequency', 'recency', 'p_alive'], True)
@@ -191,5 +205,5 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     rec = np.arange(0.0, float(T) + 1e-9, float(step))
     f, r = np.meshgrid(np.arange(max_frequency + 1, dtype=float), rec, indexing="ij")
     r_eff = np.where(f == 0, 0.0, r)
-    p = M.p_alive(model.purchase, pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
+    p = model._purchase.p_alive(pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
     return pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})

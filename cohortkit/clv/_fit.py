@@ -1,15 +1,16 @@
-"""Maximum-likelihood fits on compressed (unique-row, weighted) data.
+"""Maximum-likelihood fits of any CLV sub-model on compressed (unique-row, weighted) data.
 
 Two engines compute the same objective (lifetimes': weighted mean negative log-likelihood of the
 log-parameters, times rescaled so that max T = 1, plus ``penalizer * sum(scaled_params**2)``) and
 hand it to the same optimiser (BFGS, start 0.1, tol 1e-7):
 
-* ``"numpy"`` (default): cohortkit's numpy/scipy.special objective with its analytic gradient
-  (:func:`cohortkit.clv._models.purchase_objective`, :func:`~cohortkit.clv._models.spend_objective`);
-* ``"lifetimes"``: lifetimes' own ``_negative_log_likelihood`` differentiated by autograd, the
-  reference, kept as a fallback.
+* ``"numpy"`` (default): the model's numpy/scipy.special objective with its analytic gradient
+  (``model.gradient_objective``);
+* ``"lifetimes"``: lifetimes' own ``_negative_log_likelihood`` differentiated by autograd
+  (``model.lifetimes_objective``), the reference, kept as a fallback.
 
-Pareto/NBD always uses cohortkit's log-space likelihood with finite-difference gradients.
+A model with neither (Pareto/NBD) is fitted on its log-likelihood with finite-difference gradients,
+from its own start and tolerance (``model.start``, ``model.fit_tol``).
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import ConvergenceWarning
-from . import _models as M
+from ._base import Model, penalised_nll
 
-__all__ = ["ENGINES", "FitResult", "fit_purchase", "fit_spend", "compress", "log_hessian_se", "refit"]
+__all__ = ["ENGINES", "FitResult", "fit", "log_hessian_se", "refit", "warn_fit"]
 
 #: fitting engines (see the module docstring)
 ENGINES = ("numpy", "lifetimes")
 
 #: scaled parameters (times divided by max T) beyond exp(+-12) are "at the edge" of the space
 _EDGE = 12.0
+
+#: BFGS gradient tolerance of the bootstrap refits, whatever the model
+_REFIT_TOL = 1e-7
 
 
 @dataclass
@@ -40,29 +44,6 @@ class FitResult:
     iterations: int
     edge: list
     hess_inv: np.ndarray | None = None  # BFGS inverse-Hessian estimate, to warm-start refits
-
-
-def compress(*columns):
-    """Unique rows of the stacked columns, the counts, and the inverse index.
-
-    The same result as ``np.unique(np.column_stack(columns), axis=0, return_inverse=True,
-    return_counts=True)`` (rows in lexicographic order), but by hashing: each column is replaced
-    by the rank of its value (``pandas.factorize(sort=True)``) and the ranks are combined into one
-    integer key, re-ranked after each column so it stays below n**2 (6 s -> 0.15 s on 1M rows).
-    """
-    import pandas as pd
-
-    # Series.to_numpy first: np.asarray(Series) probes attributes that pandas looks up in the index
-    cols = [np.asarray(c.to_numpy() if hasattr(c, "to_numpy") else c, float).reshape(-1) for c in columns]
-    stacked = np.column_stack(cols)
-    codes = np.zeros(len(stacked), np.int64)
-    for col in cols:
-        ranks, uniq = pd.factorize(col, sort=True, use_na_sentinel=False)  # NaN: its own (last) value
-        codes, _ = pd.factorize(codes * len(uniq) + ranks, sort=True)
-    counts = np.bincount(codes)
-    rows = np.empty((len(counts), stacked.shape[1]))
-    rows[codes] = stacked  # every duplicate writes the same values
-    return rows, counts.astype(float), codes.astype(np.intp)
 
 
 def _check_engine(engine):
@@ -134,71 +115,38 @@ def _converged(out) -> bool:
     return bool(np.all(np.isfinite(out.x)) and (out.success or small))
 
 
-def fit_purchase(model, x, tx, T, w, penalizer=0.0, x0=None, hess_inv0=None, engine="numpy") -> FitResult:
-    """Fit a purchase model on weighted rows with lifetimes' objective and optimiser.
+def fit(model: Model, rows, w, penalizer=0.0, x0=None, hess_inv0=None, engine="numpy") -> FitResult:
+    """Fit ``model`` on weighted unique ``rows`` (a tuple of columns) with lifetimes' objective and optimiser.
 
-    Times are rescaled so that max(T) = 1 as lifetimes does (better conditioning), the objective is
-    the weighted mean negative log-likelihood plus ``penalizer * sum(scaled_params**2)``, and the
-    optimiser is the one lifetimes uses (BFGS, tol 1e-7, start 0.1), so a weighted fit on unique
-    rows gives the parameters of a plain lifetimes fit. ``engine`` picks the objective's code for
-    BG/NBD and MBG/NBD: cohortkit's numpy one with an analytic gradient, or lifetimes' own with
-    autograd.
+    Times are rescaled as the model says (purchase models: max(T) = 1, as lifetimes does, for
+    better conditioning), the objective is the weighted mean negative log-likelihood plus
+    ``penalizer * sum(scaled_params**2)``, and the optimiser is the one lifetimes uses (BFGS, tol
+    1e-7, start 0.1), so a weighted fit on unique rows gives the parameters of a plain lifetimes
+    fit. ``engine`` picks the objective's code: the model's numpy one with an analytic gradient, or
+    lifetimes' own with autograd; a model with neither uses finite differences.
     """
     _check_engine(engine)
-    x = np.asarray(x, float)
-    scale = 1.0 / float(np.max(T))
-    stx, sT = np.asarray(tx, float) * scale, np.asarray(T, float) * scale
+    rows = tuple(np.asarray(c, float) for c in rows)
     w = np.asarray(w, float)
-    start = 0.1 * np.ones(4) if x0 is None else np.asarray(x0, float)
-    if model in ("bgnbd", "mbgnbd") and engine == "numpy":
-        objective = M.purchase_objective(model, x, stx, sT, w, penalizer)
-        out = _minimize_robust(objective, start, True, 1e-7, hess_inv0)
-    elif model in ("bgnbd", "mbgnbd"):
-        from autograd import value_and_grad
-
-        lt = M.lifetimes_fitters()
-        nll = {"bgnbd": lt.BetaGeoFitter, "mbgnbd": lt.ModifiedBetaGeoFitter}[model]._negative_log_likelihood
-        args = (x.astype(int), stx, sT, w, penalizer)
-        out = _minimize_robust(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
+    scale = model.time_scale(rows)
+    srows = model.scaled_rows(rows, scale)
+    objective = _objective(model, srows, w, penalizer, engine)
+    start = np.full(len(model.params), model.start) if x0 is None else np.asarray(x0, float)
+    if objective is not None:
+        out = _minimize_robust(objective, start, True, model.fit_tol, hess_inv0)
     else:
-        total = w.sum()
-        xi = x
-
-        def nll(logp):
-            p = np.exp(logp)
-            with np.errstate(all="ignore"):
-                ll = M.pareto_loglik(p, xi, stx, sT)
-            value = -(w * ll).sum() / total + penalizer * np.sum(p**2)
-            return value if np.isfinite(value) else 1e100
-
-        if x0 is None:
-            start = np.zeros(4)
-        out = _minimize_robust(nll, start, None, 1e-8, hess_inv0)
-    params = np.exp(out.x)
-    names = M.PURCHASE_PARAMS[model]
-    for i, name in enumerate(names):
-        if name in M.TIME_PARAMS:
-            params[i] /= scale
-    edge = [n for n, v in zip(names, out.x) if not abs(v) < _EDGE]
-    return FitResult(params, out.x, _converged(out), str(out.message), int(out.nit), edge, out.hess_inv)
+        nll = penalised_nll(lambda p: model.loglik(p, *srows), w, penalizer)
+        out = _minimize_robust(nll, start, None, model.fit_tol, hess_inv0)
+    edge = [n for n, v in zip(model.params, out.x) if not abs(v) < _EDGE]
+    return FitResult(model.natural(out.x, scale), out.x, _converged(out), str(out.message), int(out.nit), edge,
+                     out.hess_inv)
 
 
-def fit_spend(x, m, w, penalizer=0.0, x0=None, hess_inv0=None, engine="numpy") -> FitResult:
-    """Gamma-Gamma fit with lifetimes' objective and optimiser (BFGS, tol 1e-7, start 0.1); the
-    gradient is analytic (``engine="numpy"``) or autograd's (``engine="lifetimes"``)."""
-    _check_engine(engine)
-    x, m, w = (np.asarray(v, float) for v in (x, m, w))
-    start = 0.1 * np.ones(3) if x0 is None else np.asarray(x0, float)
-    if engine == "numpy":
-        out = _minimize_robust(M.spend_objective(x, m, w, penalizer), start, True, 1e-7, hess_inv0)
-    else:
-        from autograd import value_and_grad
-
-        nll = M.lifetimes_fitters().GammaGammaFitter._negative_log_likelihood
-        args = (x, m, w, penalizer)
-        out = _minimize_robust(lambda p: value_and_grad(nll)(p, *args), start, True, 1e-7, hess_inv0)
-    edge = [n for n, v in zip(M.SPEND_PARAMS["gamma_gamma"], out.x) if not abs(v) < _EDGE]
-    return FitResult(np.exp(out.x), out.x, _converged(out), str(out.message), int(out.nit), edge, out.hess_inv)
+def _objective(model: Model, srows, w, penalizer, engine):
+    """The engine's objective with a gradient, or None (finite differences)."""
+    if engine == "lifetimes":
+        return model.lifetimes_objective(srows, w, penalizer)
+    return model.gradient_objective(srows, w, penalizer)
 
 
 def log_hessian_se(total_loglik, params, h=1e-4):
@@ -237,13 +185,14 @@ def log_hessian_se(total_loglik, params, h=1e-4):
     return np.exp(theta) * np.sqrt(np.diag(cov)), (cov + cov.T) / 2
 
 
-def warn_fit(what: str, result: FitResult) -> None:
+def warn_fit(what: str, result: FitResult, stacklevel: int = 3) -> None:
+    """ConvergenceWarnings when the fit of ``what`` did not converge or a parameter ran to the edge."""
     if not result.converged:
         warnings.warn(
             f"{what} fit did not converge ({result.message}); the estimates may be wrong. Try "
             "penalizer=0.001 or more, check the summary for outliers, or use more data.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     if result.edge:
         warnings.warn(
@@ -251,57 +200,31 @@ def warn_fit(what: str, result: FitResult) -> None:
             "space (beyond exp(+-12) after scaling time so that max T = 1); the model is not "
             "identified on this data. Try penalizer=0.001 or more, or a longer observation period.",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
-def refit(kind, rows, w, start: FitResult, penalizer=0.0, engine="numpy") -> np.ndarray:
+def refit(model: Model, rows, w, start: FitResult, penalizer=0.0, engine="numpy") -> np.ndarray:
     """Fast warm-started refit with new weights (bootstrap): BFGS from the fitted solution with the
     fitted inverse Hessian. Returns natural parameters.
 
-    ``kind`` is a purchase model name or ``"gamma_gamma"``; ``rows`` the unique rows. With
-    ``engine="numpy"`` BG/NBD, MBG/NBD and Gamma-Gamma use the analytic-gradient objective; otherwise
-    (and for Pareto/NBD) the numpy log-likelihood with finite-difference gradients.
+    ``rows`` is the fitted model's array of unique rows, times rescaled as in the original fit (max T
+    of all rows), so the warm start stays valid. With ``engine="numpy"`` a model with an analytic
+    gradient uses it on the rows drawn at least once; otherwise (and for Pareto/NBD) the model's
+    log-likelihood with finite-difference gradients.
     """
     _check_engine(engine)
     w = np.asarray(w, float)
-    total = w.sum()
-    if kind == "gamma_gamma":
-        x, m = rows[:, 0], rows[:, 1]
-        keep = w > 0  # rows drawn zero times do not change the objective
-
-        def ll(p):
-            return M.gamma_gamma_loglik(p, x, m)
-
-        def to_natural(p):
-            return p
-
-        if engine == "numpy":
-            objective = M.spend_objective(x[keep], m[keep], w[keep], penalizer)
-            return to_natural(np.exp(_minimize(objective, start.log_x, True, 1e-7, start.hess_inv).x))
+    columns = tuple(rows.T)
+    scale = model.time_scale(columns)
+    srows = model.scaled_rows(columns, scale)
+    keep = w > 0  # rows drawn zero times do not change the objective
+    objective = None
+    if engine == "numpy":
+        objective = model.gradient_objective(tuple(c[keep] for c in srows), w[keep], penalizer)
+    if objective is not None:
+        out = _minimize(objective, start.log_x, True, _REFIT_TOL, start.hess_inv)
     else:
-        x, tx, T = rows[:, 0], rows[:, 1], rows[:, 2]
-        # the time scale of the original fit (max T of all rows), so the warm start stays valid
-        scale = 1.0 / float(np.max(T))
-        stx, sT = tx * scale, T * scale
-        time_mask = np.array([n in M.TIME_PARAMS for n in M.PURCHASE_PARAMS[kind]])
-
-        def ll(p):
-            return M.loglik(kind, p, x, stx, sT)
-
-        def to_natural(p):
-            return np.where(time_mask, p / scale, p)
-
-        if engine == "numpy" and kind in ("bgnbd", "mbgnbd"):
-            keep = w > 0
-            objective = M.purchase_objective(kind, x[keep], stx[keep], sT[keep], w[keep], penalizer)
-            return to_natural(np.exp(_minimize(objective, start.log_x, True, 1e-7, start.hess_inv).x))
-
-    def nll(logp):
-        p = np.exp(logp)
-        with np.errstate(all="ignore"):
-            value = -(w * ll(p)).sum() / total + penalizer * np.sum(p**2)
-        return value if np.isfinite(value) else 1e100
-
-    out = _minimize(nll, start.log_x, None, 1e-7, start.hess_inv)
-    return to_natural(np.exp(out.x))
+        nll = penalised_nll(lambda p: model.loglik(p, *srows), w, penalizer)
+        out = _minimize(nll, start.log_x, None, _REFIT_TOL, start.hess_inv)
+    return model.natural(out.x, scale)

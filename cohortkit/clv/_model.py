@@ -1,4 +1,8 @@
-"""CLVModel: a purchase model (BG/NBD, MBG/NBD, Pareto/NBD) plus an optional Gamma-Gamma spend model."""
+"""CLVModel: a purchase model (BG/NBD, MBG/NBD, Pareto/NBD) plus an optional Gamma-Gamma spend model.
+
+The models themselves are classes in their own files, looked up by name in :mod:`._registry`;
+:class:`CLVModel` holds the data, the fitted parameters and the predictions in explicit time units.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._args import renamed, unit_days, unit_name
 from .._errors import CohortkitWarning, DataError
 from . import _fit as F
-from . import _models as M
+from ._registry import purchase_model as _purchase_model
+from ._registry import spend_model as _spend_model
+from ._rows import compress
 
 __all__ = ["CLVModel", "clv_interval", "per_period_rate"]
-
-_UNIT_DAYS = {"D": 1.0, "W": 7.0}
-_UNIT_NAMES = {"D": "day", "W": "week"}
 
 
 def per_period_rate(annual_rate: float, time_unit: str) -> float:
@@ -29,16 +33,8 @@ def per_period_rate(annual_rate: float, time_unit: str) -> float:
     >>> round(per_period_rate(0.10, "W"), 6)
     0.001828
     """
-    _check_unit(time_unit, "time_unit")
-    return float((1.0 + annual_rate) ** (_UNIT_DAYS[time_unit] / 365.25) - 1.0)
-
-
-def _check_unit(value, argument):
-    if value not in _UNIT_DAYS:
-        raise DataError(
-            f"{argument}={value!r} is not a supported unit; pass 'D' (days) or 'W' (weeks of 7 days). "
-            "Months are refused because their length varies."
-        )
+    days = unit_days(time_unit, "time_unit")
+    return float((1.0 + annual_rate) ** (days / 365.25) - 1.0)
 
 
 def _validated(summary, *, need_monetary: bool) -> pd.DataFrame:
@@ -100,10 +96,12 @@ class CLVModel:
 
     Parameters
     ----------
-    purchase : {"bgnbd", "mbgnbd", "paretonbd"}
-        The purchase (transaction and dropout) model.
-    spend : {"gamma_gamma"} or None
-        The model of the mean spend per purchase; ``None`` for purchase predictions only.
+    purchase_model : {"bgnbd", "mbgnbd", "paretonbd"}
+        The purchase (transaction and dropout) model. (Called ``purchase=`` before; the old name
+        still works for one release, with a FutureWarning.)
+    spend_model : {"gamma_gamma"} or None
+        The model of the mean spend per purchase; ``None`` for purchase predictions only. (Called
+        ``spend=`` before, like the old ``purchase=``.)
     penalizer : float
         L2 penalty on the parameters (after scaling time so that max T = 1), as in lifetimes.
     engine : {"numpy", "lifetimes"}
@@ -130,7 +128,7 @@ class CLVModel:
     >>> import cohortkit as ck
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.rfm_summary(tx, amount_col="amount", observation_end="1997-09-30", time_unit="W")
-    >>> model = ck.CLVModel("bgnbd").fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model="gamma_gamma").fit(cal)
     >>> model.params_["estimate"].round(4).tolist()
     [0.2426, 4.4136, 0.7929, 2.4259, 6.2496, 3.7442, 15.4435]
     >>> round(float(model.p_alive().mean()), 2)
@@ -140,27 +138,27 @@ class CLVModel:
     30.7
     """
 
-    def __init__(self, purchase: str = "bgnbd", spend: str | None = "gamma_gamma", penalizer: float = 0.0, *,
-                 engine: str = "numpy"):
-        self.purchase = purchase
-        self.spend = spend
+    def __init__(self, purchase_model: str = "bgnbd", spend_model: str | None = "gamma_gamma",
+                 penalizer: float = 0.0, *, engine: str = "numpy"):
+        self.purchase_model = purchase_model
+        self.spend_model = spend_model
         self.penalizer = penalizer
         self.engine = engine
 
+    __init__.__name__ = "CLVModel"  # so that the FutureWarning reads "CLVModel(spend=...) is renamed ..."
+    __init__ = renamed(purchase="purchase_model", spend="spend_model")(__init__)
+    __renamed__ = __init__.__renamed__  # the class is what users call: its retired names, as on functions
+
     # ---- fitting -------------------------------------------------------------------------------
 
-    def _check_hyper(self):
-        if self.purchase not in M.PURCHASE_PARAMS:
-            raise DataError(
-                f"purchase={self.purchase!r} is not a purchase model; pass one of "
-                f"{', '.join(repr(k) for k in M.PURCHASE_PARAMS)}."
-            )
-        if self.spend is not None and self.spend not in M.SPEND_PARAMS:
-            raise DataError(f"spend={self.spend!r} is not a spend model; pass 'gamma_gamma' or None.")
+    def _models(self):
+        """The registered purchase and spend models named by the hyper-parameters, which are checked."""
+        purchase, spend = _purchase_model(self.purchase_model), _spend_model(self.spend_model)
         if not (isinstance(self.penalizer, (int, float)) and self.penalizer >= 0):
             raise DataError(f"penalizer={self.penalizer!r} must be a number >= 0, e.g. 0.0 or 0.001.")
         if self._engine() not in F.ENGINES:
             raise DataError(f"engine={self.engine!r} is not a fitting engine; pass 'numpy' (default) or 'lifetimes'.")
+        return purchase, spend
 
     def _engine(self):
         return getattr(self, "engine", "numpy")
@@ -187,105 +185,50 @@ class CLVModel:
         cohortkit.ConvergenceWarning
             When the optimiser did not converge or a parameter ran to the edge of the space.
         """
-        self._check_hyper()
-        if not isinstance(summary, pd.DataFrame):
-            _validated(summary, need_monetary=False)  # raises the type error
-        time_unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
-        if time_unit is None:
-            raise DataError(
-                "time_unit is not known: summary.attrs has no 'time_unit' (the summary was not made by "
-                "cohortkit.rfm_summary, or pandas dropped its attrs). Pass fit(summary, time_unit='D') "
-                "or 'W', the unit of recency and T."
-            )
-        _check_unit(time_unit, "time_unit")
-        data = _validated(summary, need_monetary=self.spend is not None)
-        n = len(data)
-        if n == 0 or (data["frequency"] > 0).sum() == 0:
-            raise DataError(
-                f"summary has no repeat customers: frequency is 0 for all {n} customers, so the "
-                "purchase model cannot be estimated. Use a longer observation period, or check that "
-                "customer_col identifies customers (not orders)."
-            )
-        if data["T"].max() <= 0:
-            raise DataError(f"summary column 'T' is 0 for all {n} customers; pass an observation_end after the purchases.")
+        purchase, spend = self._models()
+        time_unit = _summary_time_unit(summary, time_unit)
+        data = _validated(summary, need_monetary=spend is not None)
+        _check_estimable(data)
+        self._purchase, self._spend = purchase, spend
         self.time_unit_ = time_unit
         self._data = data
-        rows, counts, inv = F.compress(data["frequency"], data["recency"], data["T"])
-        self._rows, self._counts, self._inv = rows, counts, inv
-        if self.spend is not None:
-            m = data["monetary_value"].to_numpy()
-            repeat = (data["frequency"] > 0).to_numpy()
-            nonpositive = repeat & (m <= 0)
-            if nonpositive.any():
-                warnings.warn(
-                    f"{int(nonpositive.sum())} repeat customers have monetary_value <= 0 (free orders or "
-                    "refunds); the Gamma-Gamma spend model is fitted without them, and their expected "
-                    "spend is their observed mean shrunk toward the population mean. Drop or correct "
-                    "those customers to silence this warning.",
-                    CohortkitWarning,
-                    stacklevel=2,
-                )
-                repeat = repeat & ~nonpositive
-                if not repeat.any():
-                    raise DataError(
-                        "summary column 'monetary_value' is <= 0 for every repeat customer, so the "
-                        "Gamma-Gamma spend model cannot be estimated; check amount_col, or fit with "
-                        "spend=None."
-                    )
-            srows, scounts, sinv = F.compress(data["frequency"].to_numpy()[repeat], m[repeat])
-            self._srows, self._scounts = srows, scounts
-            self._sinv = np.full(n, -1)
-            self._sinv[repeat] = sinv
+        self._rows, self._counts, self._inv = compress(data["frequency"], data["recency"], data["T"])
+        if spend is not None:
+            self._srows, self._scounts, self._sinv = _spend_rows(data)
         else:
             self._srows = self._scounts = self._sinv = None
         self._fit_all()
         return self
 
+    def _parts(self):
+        """(sub-model, unique rows, counts) of the purchase model and, if any, the spend model."""
+        parts = [(self._purchase, self._rows, self._counts)]
+        if self._spend is not None:
+            parts.append((self._spend, self._srows, self._scounts))
+        return parts
+
     def _fit_all(self):
-        p = F.fit_purchase(self.purchase, *self._rows.T, self._counts, self.penalizer, engine=self._engine())
-        F.warn_fit(self.purchase, p)
-        self._p_fit = p
-        row_ll = M.RowLoglik(self.purchase, *self._rows.T)  # = M.loglik bit for bit, faster when repeated
-
-        def purchase_ll(params):
-            return float((self._counts * row_ll(params)).sum())
-
-        results = {self.purchase: (p, M.PURCHASE_PARAMS[self.purchase], purchase_ll, self._counts)}
-        if self.spend is not None:
-            s = F.fit_spend(*self._srows.T, self._scounts, self.penalizer, engine=self._engine())
-            F.warn_fit(self.spend, s)
-            if s.params[1] <= 1:
-                warnings.warn(
-                    f"gamma_gamma fit: q = {s.params[1]:.3g} <= 1, so the expected spend p*v/(q-1) is "
-                    "undefined; spend predictions will be NaN. Check monetary_value for outliers.",
-                    CohortkitWarning,
-                    stacklevel=3,
-                )
-            self._s_fit = s
-            results[self.spend] = (s, M.SPEND_PARAMS[self.spend], self._spend_ll, self._scounts)
-        rows, info = [], {}
-        for name, (res, names, ll, counts) in results.items():
-            se, cov = F.log_hessian_se(ll, res.params)
-            # the optimiser minimises the mean NLL: its inverse Hessian is n * cov(log params)
-            res.hess_inv = None if cov is None else cov * counts.sum()
-            for par, est, err in zip(names, res.params, se):
-                rows.append({"parameter": par, "model": name, "estimate": float(est), "std_error": float(err)})
-            info[name] = {
-                "n_customers": int(counts.sum()),
-                "n_rows": int(len(counts)),
-                "log_likelihood": float(ll(res.params)),
-                "converged": bool(res.converged),
-                "message": res.message,
-                "iterations": res.iterations,
-            }
-        self.params_ = pd.DataFrame(rows).set_index("parameter")
+        """Fit each sub-model, then its standard errors: sets ``params_`` and ``fit_info_``."""
+        results = []
+        for model, rows, counts in self._parts():
+            results.append(self._fit_part(model, rows, counts))
+        self._p_fit = results[0]
+        if self._spend is not None:
+            self._s_fit = results[1]
+        params, info = [], {}
+        for (model, rows, counts), res in zip(self._parts(), results):
+            part_params, info[model.name] = _standard_errors(model, rows, counts, res)
+            params.extend(part_params)
+        self.params_ = pd.DataFrame(params).set_index("parameter")
         self.fit_info_ = pd.DataFrame.from_dict(info, orient="index")
 
-    def _purchase_ll(self, params):
-        return float((self._counts * M.loglik(self.purchase, params, *self._rows.T)).sum())
-
-    def _spend_ll(self, params):
-        return float((self._scounts * M.gamma_gamma_loglik(params, *self._srows.T)).sum())
+    def _fit_part(self, model, rows, counts) -> F.FitResult:
+        result = F.fit(model, rows.T, counts, self.penalizer, engine=self._engine())
+        F.warn_fit(model.name, result, stacklevel=5)  # points at the caller of CLVModel.fit
+        problem = model.check_fit(result.params)
+        if problem:
+            warnings.warn(problem, CohortkitWarning, stacklevel=4)
+        return result
 
     # ---- fitted state ----------------------------------------------------------------------------
 
@@ -294,15 +237,15 @@ class CLVModel:
             raise DataError("this CLVModel is not fitted yet; call model.fit(summary) first.")
 
     def _pp(self):
-        return self.params_.loc[list(M.PURCHASE_PARAMS[self.purchase]), "estimate"].to_numpy()
+        return self.params_.loc[list(self._purchase.params), "estimate"].to_numpy()
 
     def _sp(self):
-        if self.spend is None:
+        if self._spend is None:
             raise DataError(
-                "this CLVModel has no spend model (spend=None); refit with "
-                "CLVModel(..., spend='gamma_gamma') on a summary with monetary_value."
+                "this CLVModel has no spend model (spend_model=None); refit with "
+                "CLVModel(..., spend_model='gamma_gamma') on a summary with monetary_value."
             )
-        return self.params_.loc[list(M.SPEND_PARAMS[self.spend]), "estimate"].to_numpy()
+        return self.params_.loc[list(self._spend.params), "estimate"].to_numpy()
 
     def _summary(self, summary, need_monetary=False):
         self._check_fitted()
@@ -326,13 +269,12 @@ class CLVModel:
 
     def _to_model_units(self, t, time_unit):
         unit = self.time_unit_ if time_unit is None else time_unit
-        _check_unit(unit, "time_unit")
-        return float(t) * _UNIT_DAYS[unit] / _UNIT_DAYS[self.time_unit_]
+        return float(t) * unit_days(unit, "time_unit") / unit_days(self.time_unit_)
 
     # ---- predictions -------------------------------------------------------------------------
 
     def _per_row(self, data, fn):
-        rows, _, inv = F.compress(data["frequency"], data["recency"], data["T"])
+        rows, _, inv = compress(data["frequency"], data["recency"], data["T"])
         return np.asarray(fn(*rows.T), float)[inv]
 
     def p_alive(self, summary: pd.DataFrame | None = None) -> pd.Series:
@@ -343,11 +285,11 @@ class CLVModel:
         """
         data = self._summary(summary)
         pp = self._pp()
-        values = self._per_row(data, lambda x, tx, T: M.p_alive(self.purchase, pp, x, tx, T))
+        values = self._per_row(data, lambda x, tx, T: self._purchase.p_alive(pp, x, tx, T))
         return pd.Series(values, index=data.index, name="p_alive")
 
     def _expected_purchases(self, params, data, t):
-        return self._per_row(data, lambda x, tx, T: M.conditional_expected(self.purchase, params, t, x, tx, T))
+        return self._per_row(data, lambda x, tx, T: self._purchase.conditional_expected(params, t, x, tx, T))
 
     def predict_purchases(self, t: float, *, summary=None, time_unit: str | None = None, ci: float | None = None,
                           n_boot: int = 200, seed: int = 0):
@@ -384,26 +326,27 @@ class CLVModel:
     def expected_spend(self, summary: pd.DataFrame | None = None) -> pd.Series:
         """Expected mean spend per future purchase of each customer (Gamma-Gamma, note 025 eq. 5)."""
         data = self._summary(summary, need_monetary=True)
-        values = M.expected_spend(self._sp(), data["frequency"], data["monetary_value"])
+        sp = self._sp()
+        values = self._spend.expected_spend(sp, data["frequency"], data["monetary_value"])
         return pd.Series(np.asarray(values, float), index=data.index, name="expected_spend")
 
     def _clv_prepare(self, data):
-        rows, _, inv = F.compress(data["frequency"], data["recency"], data["T"])
+        rows, _, inv = compress(data["frequency"], data["recency"], data["T"])
         return rows, inv, data["frequency"].to_numpy(float), data["monetary_value"].to_numpy(float)
 
     def _clv_values(self, pp, sp, prepared, steps, step, rate, margin):
         rows, inv, x, m = prepared
         times = (np.arange(1, steps + 1) * step)[:, None]
-        cum = M.conditional_expected(self.purchase, pp, times, rows[:, 0], rows[:, 1], rows[:, 2])
+        cum = self._purchase.conditional_expected(pp, times, rows[:, 0], rows[:, 1], rows[:, 2])
         increments = np.diff(cum, axis=0, prepend=0.0)
         discount = (1.0 + rate) ** -np.arange(1, steps + 1)
         purchases = (discount @ increments)[inv]
-        spend = np.asarray(M.expected_spend(sp, x, m), float)
+        spend = np.asarray(self._spend.expected_spend(sp, x, m), float)
         return purchases * spend * margin
 
     def _clv_args(self, horizon, time_unit, discount_rate, margin):
         self._check_fitted()
-        _check_unit(time_unit, "time_unit")
+        days = unit_days(time_unit, "time_unit")
         steps = int(round(float(horizon)))
         if not (np.isfinite(float(horizon)) and abs(float(horizon) - steps) < 1e-9 and steps >= 1):
             raise DataError(
@@ -411,11 +354,11 @@ class CLVModel:
                 "e.g. horizon=52, time_unit='W' for a year of weeks."
             )
         if not (np.isfinite(discount_rate) and discount_rate > -1):
-            raise DataError(f"discount_rate={discount_rate!r} must be a rate per {_UNIT_NAMES[time_unit]} > -1, e.g. 0.002.")
-        annual = (1.0 + discount_rate) ** (365.25 / _UNIT_DAYS[time_unit]) - 1.0
+            raise DataError(f"discount_rate={discount_rate!r} must be a rate per {unit_name(time_unit)} > -1, e.g. 0.002.")
+        annual = (1.0 + discount_rate) ** (365.25 / days) - 1.0
         if annual > 1.0:
             warnings.warn(
-                f"discount_rate={discount_rate} per {_UNIT_NAMES[time_unit]} is {annual:.3g} (x100 %) a "
+                f"discount_rate={discount_rate} per {unit_name(time_unit)} is {annual:.3g} (x100 %) a "
                 "year; if you meant an annual rate, pass discount_rate=cohortkit.clv.per_period_rate("
                 f"{discount_rate}, {time_unit!r}).",
                 CohortkitWarning,
@@ -458,7 +401,8 @@ class CLVModel:
                 time_unit: str | None = None, discount_rate: float = 0.0, margin: float = 1.0) -> pd.DataFrame:
         """Per-customer table: the RFM columns, ``p_alive``, ``expected_spend`` (with a spend model) and,
         with ``horizon`` and ``time_unit``, ``expected_purchases`` and ``clv`` over that horizon."""
-        need_m = self.spend is not None
+        self._check_fitted()
+        need_m = self._spend is not None
         data = self._summary(summary, need_monetary=need_m)
         out = data.copy()
         out["p_alive"] = self.p_alive(summary).to_numpy()
@@ -486,52 +430,68 @@ class CLVModel:
         # ipywidgets in Jupyter and warns without them)
         from tqdm import tqdm
 
-        rng = np.random.default_rng(seed)
-        n = int(self._counts.sum())
+        draw_weights = self._weight_sampler(np.random.default_rng(seed))
         out = []
-        inv = getattr(self, "_inv", None)
-        if inv is not None:
-            # resampling customers = a multinomial draw over the distinct (purchase row, spend row)
-            # pairs with their counts as probabilities: no per-customer arrays in the loop
-            sinv = self._sinv if self._srows is not None else np.full(len(inv), -1)
-            pairs, pair_counts, _ = F.compress(inv, sinv)
-            p_idx, s_idx = pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
-            has_spend = s_idx >= 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in tqdm(range(int(n_boot)), desc="bootstrap refits", leave=False):
-                if inv is not None:
-                    draw = rng.multinomial(n, pair_counts / n).astype(float)
-                    w = np.bincount(p_idx, weights=draw, minlength=len(self._counts))
-                    sw = None
-                    if self._srows is not None:
-                        sw = np.bincount(s_idx[has_spend], weights=draw[has_spend], minlength=len(self._scounts))
-                else:
-                    w = rng.multinomial(n, self._counts / n).astype(float)
-                    sw = None
-                    if self._srows is not None:
-                        ns = int(self._scounts.sum())
-                        sw = rng.multinomial(ns, self._scounts / ns).astype(float)
-                pp = F.refit(self.purchase, self._rows, w, self._p_fit, self.penalizer, engine=self._engine())
+                w, sw = draw_weights()
+                pp = F.refit(self._purchase, self._rows, w, self._p_fit, self.penalizer, engine=self._engine())
                 sp = None
                 if sw is not None:
-                    sp = F.refit("gamma_gamma", self._srows, sw, self._s_fit, self.penalizer, engine=self._engine())
+                    sp = F.refit(self._spend, self._srows, sw, self._s_fit, self.penalizer, engine=self._engine())
                 out.append((pp, sp))
         cache[key] = out
         return out
+
+    def _weight_sampler(self, rng):
+        """``draw() -> (purchase row weights, spend row weights or None)`` of one customer resample.
+
+        A fitted model knows which purchase row and spend row each customer has: resampling
+        customers is then a multinomial draw over the distinct (purchase row, spend row) pairs with
+        their counts as probabilities, with no per-customer arrays. A loaded model has only the
+        rows: purchase and spend rows are resampled separately.
+        """
+        n = int(self._counts.sum())
+        inv = getattr(self, "_inv", None)
+        if inv is None:
+            def draw():
+                w = rng.multinomial(n, self._counts / n).astype(float)
+                sw = None
+                if self._srows is not None:
+                    ns = int(self._scounts.sum())
+                    sw = rng.multinomial(ns, self._scounts / ns).astype(float)
+                return w, sw
+
+            return draw
+        sinv = self._sinv if self._srows is not None else np.full(len(inv), -1)
+        pairs, pair_counts, _ = compress(inv, sinv)
+        p_idx, s_idx = pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
+        has_spend = s_idx >= 0
+
+        def draw():
+            drawn = rng.multinomial(n, pair_counts / n).astype(float)
+            w = np.bincount(p_idx, weights=drawn, minlength=len(self._counts))
+            sw = None
+            if self._srows is not None:
+                sw = np.bincount(s_idx[has_spend], weights=drawn[has_spend], minlength=len(self._scounts))
+            return w, sw
+
+        return draw
 
     # ---- persistence -------------------------------------------------------------------------------
 
     def save(self, path) -> None:
         """Write the fitted model as JSON: hyper-parameters, parameters, fit information and the
         compressed training rows (unique frequency/recency/T with counts; no customer ids), so
-        bootstrap intervals still work after :meth:`load`. No pickle."""
+        bootstrap intervals still work after :meth:`load`. No pickle. (The file keeps the keys
+        ``"purchase"`` and ``"spend"`` for the model names: format version 1 is unchanged.)"""
         self._check_fitted()
         doc = {
             "format": "cohortkit.CLVModel",
             "version": 1,
-            "purchase": self.purchase,
-            "spend": self.spend,
+            "purchase": self._purchase.name,
+            "spend": None if self._spend is None else self._spend.name,
             "penalizer": self.penalizer,
             "engine": self._engine(),
             "time_unit": self.time_unit_,
@@ -552,6 +512,7 @@ class CLVModel:
         if doc.get("format") != "cohortkit.CLVModel":
             raise DataError(f"{str(path)!r} is not a cohortkit CLVModel JSON file (no format marker).")
         model = cls(doc["purchase"], doc["spend"], doc["penalizer"], engine=doc.get("engine", "numpy"))
+        model._purchase, model._spend = model._models()
         model.time_unit_ = doc["time_unit"]
         model.params_ = pd.DataFrame(doc["params"]).set_index("parameter")
         model.fit_info_ = pd.DataFrame(doc["fit_info"]).set_index("model")
@@ -571,7 +532,93 @@ class CLVModel:
 
     def __repr__(self):
         engine = "" if self._engine() == "numpy" else f", engine={self._engine()!r}"
-        return f"CLVModel(purchase={self.purchase!r}, spend={self.spend!r}, penalizer={self.penalizer!r}{engine})"
+        return (f"CLVModel(purchase_model={self.purchase_model!r}, spend_model={self.spend_model!r}, "
+                f"penalizer={self.penalizer!r}{engine})")
+
+
+def _summary_time_unit(summary, time_unit) -> str:
+    """The unit of recency and T: ``time_unit``, else the one :func:`rfm_summary` recorded in the attrs."""
+    if not isinstance(summary, pd.DataFrame):
+        _validated(summary, need_monetary=False)  # raises the type error
+    time_unit = time_unit if time_unit is not None else summary.attrs.get("time_unit")
+    if time_unit is None:
+        raise DataError(
+            "time_unit is not known: summary.attrs has no 'time_unit' (the summary was not made by "
+            "cohortkit.rfm_summary, or pandas dropped its attrs). Pass fit(summary, time_unit='D') "
+            "or 'W', the unit of recency and T."
+        )
+    unit_days(time_unit, "time_unit")
+    return time_unit
+
+
+def _check_estimable(data) -> None:
+    """Refuse a summary without repeat customers or without elapsed time: nothing to estimate."""
+    n = len(data)
+    if n == 0 or (data["frequency"] > 0).sum() == 0:
+        raise DataError(
+            f"summary has no repeat customers: frequency is 0 for all {n} customers, so the "
+            "purchase model cannot be estimated. Use a longer observation period, or check that "
+            "customer_col identifies customers (not orders)."
+        )
+    if data["T"].max() <= 0:
+        raise DataError(f"summary column 'T' is 0 for all {n} customers; pass an observation_end after the purchases.")
+
+
+def _spend_rows(data):
+    """Unique (frequency, monetary_value) rows of the repeat customers with a positive spend, their
+    counts, and each customer's row (-1: not in the spend model).
+
+    Repeat customers with ``monetary_value <= 0`` (free orders, refunds) are left out with a warning.
+    """
+    m = data["monetary_value"].to_numpy()
+    repeat = (data["frequency"] > 0).to_numpy()
+    nonpositive = repeat & (m <= 0)
+    if nonpositive.any():
+        warnings.warn(
+            f"{int(nonpositive.sum())} repeat customers have monetary_value <= 0 (free orders or "
+            "refunds); the Gamma-Gamma spend model is fitted without them, and their expected "
+            "spend is their observed mean shrunk toward the population mean. Drop or correct "
+            "those customers to silence this warning.",
+            CohortkitWarning,
+            stacklevel=3,  # the caller of CLVModel.fit
+        )
+        repeat = repeat & ~nonpositive
+        if not repeat.any():
+            raise DataError(
+                "summary column 'monetary_value' is <= 0 for every repeat customer, so the "
+                "Gamma-Gamma spend model cannot be estimated; check amount_col, or fit with "
+                "spend_model=None."
+            )
+    srows, scounts, sinv = compress(data["frequency"].to_numpy()[repeat], m[repeat])
+    row_of_customer = np.full(len(data), -1)
+    row_of_customer[repeat] = sinv
+    return srows, scounts, row_of_customer
+
+
+def _standard_errors(model, rows, counts, result: F.FitResult):
+    """The parameter rows of ``params_`` and the ``fit_info_`` row of one fitted sub-model.
+
+    Also stores in ``result.hess_inv`` the inverse Hessian that warm-starts the bootstrap refits.
+    """
+    row_ll = model.row_loglik(*rows.T)
+
+    def loglik(params):
+        return float((counts * row_ll(params)).sum())
+
+    se, cov = F.log_hessian_se(loglik, result.params)
+    # the optimiser minimises the mean NLL: its inverse Hessian is n * cov(log params)
+    result.hess_inv = None if cov is None else cov * counts.sum()
+    params = [{"parameter": par, "model": model.name, "estimate": float(est), "std_error": float(err)}
+              for par, est, err in zip(model.params, result.params, se)]
+    info = {
+        "n_customers": int(counts.sum()),
+        "n_rows": int(len(counts)),
+        "log_likelihood": float(loglik(result.params)),
+        "converged": bool(result.converged),
+        "message": result.message,
+        "iterations": result.iterations,
+    }
+    return params, info
 
 
 def _ci_bounds(ci):

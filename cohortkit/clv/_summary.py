@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from .._args import unit_days
 from .._engine import arg_min, decimal_sum, exact_sum
-from ..io import observation_end, parse_timestamp
 from .._errors import DataError
+from ..io import observation_end
 
 __all__ = ["rfm_summary", "calibration_holdout"]
-
-_UNITS = {"D": ("day", 1), "W": ("week", 7)}
-
-
-def _check_unit(value: Any, argument: str) -> int:
-    if value not in _UNITS:
-        raise DataError(
-            f"{argument}={value!r} is not a supported unit; pass 'D' (days) or 'W' (weeks of 7 days). "
-            "Months are refused because their length varies."
-        )
-    return _UNITS[value][1]
 
 
 def _floor(ts: pd.Timestamp, merge: str) -> pd.Timestamp:
@@ -32,11 +20,8 @@ def _floor(ts: pd.Timestamp, merge: str) -> pd.Timestamp:
     return day
 
 
-def _timestamp(value: Any, argument: str) -> pd.Timestamp:
-    return parse_timestamp(value, argument=argument)
-
-
-def _prepared(transactions, customer_col, date_col, amount_col):
+def prepared_transactions(transactions, customer_col, date_col, amount_col):
+    """The transactions as an Ibis table with columns ``customer_id, date[, amount]`` (checked)."""
     from ..io import prepare, transaction_columns
 
     return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
@@ -50,7 +35,7 @@ def _date_range(t) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
 
 
-def _end(t, value, argument: str) -> pd.Timestamp:
+def end_timestamp(t, value, argument: str) -> pd.Timestamp:
     """``value`` as a timestamp (default: the last purchase), refused when before the first purchase."""
     first, last = _date_range(t)
     return observation_end(value, first, last, argument=argument)
@@ -65,9 +50,9 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
     """
     # "day > after" and "day <= until" without truncating every row (and prunable by file statistics)
     if after is not None:
-        t = t.filter(t.date >= _lit(after + pd.Timedelta(days=1)))
+        t = t.filter(t.date >= timestamp_literal(after + pd.Timedelta(days=1)))
     if until is not None:
-        t = t.filter(t.date < _lit(until + pd.Timedelta(days=1)))
+        t = t.filter(t.date < timestamp_literal(until + pd.Timedelta(days=1)))
     t = t.mutate(period=t.date.truncate(merge))
     if has_amount:
         merged = t.group_by(["customer_id", "period"]).aggregate(amount=decimal_sum(t.amount))
@@ -77,7 +62,7 @@ def _periods(t, merge: str, has_amount: bool, after=None, until=None):
     return t.select("customer_id", "period").distinct()
 
 
-def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
+def _summary_expr(periods, end_lit, days_per_unit: int, has_amount: bool):
     import ibis
 
     # One GROUP BY over the merged periods, no join and no window: the repeat value is the total
@@ -96,8 +81,8 @@ def _summary_expr(periods, end_lit, unit_days: int, has_amount: bool):
     cols = dict(
         customer_id=g.customer_id,
         frequency=(g.n - 1).cast("int64"),
-        recency=g.last.delta(g.first, unit="day").cast("float64") / unit_days,
-        T=end_lit.delta(g.first, unit="day").cast("float64") / unit_days,
+        recency=g.last.delta(g.first, unit="day").cast("float64") / days_per_unit,
+        T=end_lit.delta(g.first, unit="day").cast("float64") / days_per_unit,
     )
     if has_amount:
         repeat_total = (g.total - g.first_amount).cast("float64")
@@ -179,20 +164,21 @@ def rfm_summary(
     """
     from .._engine import execute
 
-    unit_days = _check_unit(time_unit, "time_unit")
-    _check_unit(merge, "merge")
-    t = _prepared(transactions, customer_col, date_col, amount_col)
-    end = _end(t, observation_end, "observation_end")
+    days_per_unit = unit_days(time_unit, "time_unit")
+    unit_days(merge, "merge")
+    t = prepared_transactions(transactions, customer_col, date_col, amount_col)
+    end = end_timestamp(t, observation_end, "observation_end")
     periods = _periods(t, merge, amount_col is not None, until=end.normalize())
     end = _floor(end, merge)
-    expr = _summary_expr(periods, _lit(end), unit_days, amount_col is not None)
+    expr = _summary_expr(periods, timestamp_literal(end), days_per_unit, amount_col is not None)
     out = execute(expr.order_by("customer_id"))
     out = _finish(out)
     out.attrs.update(time_unit=time_unit, merge=merge, observation_end=str(end.date()))
     return out
 
 
-def _lit(ts: pd.Timestamp):
+def timestamp_literal(ts: pd.Timestamp):
+    """``ts`` as an Ibis timestamp literal."""
     import ibis
 
     return ibis.literal(ts.to_pydatetime(), type="timestamp")
@@ -265,11 +251,11 @@ def calibration_holdout(
 
     from .._engine import execute
 
-    unit_days = _check_unit(time_unit, "time_unit")
-    _check_unit(merge, "merge")
-    t = _prepared(transactions, customer_col, date_col, amount_col)
-    cal_day = _end(t, calibration_end, "calibration_end").normalize()
-    end_day = _end(t, observation_end, "observation_end").normalize()
+    days_per_unit = unit_days(time_unit, "time_unit")
+    unit_days(merge, "merge")
+    t = prepared_transactions(transactions, customer_col, date_col, amount_col)
+    cal_day = end_timestamp(t, calibration_end, "calibration_end").normalize()
+    end_day = end_timestamp(t, observation_end, "observation_end").normalize()
     if end_day <= cal_day:
         raise DataError(
             f"observation_end ({end_day.date()}) must be after calibration_end ({cal_day.date()}); "
@@ -279,7 +265,7 @@ def calibration_holdout(
     cal_end, end = _floor(cal_day, merge), _floor(end_day, merge)
     has_amount = amount_col is not None
     cal_rows = _periods(t, merge, has_amount, until=cal_day)
-    cal = _summary_expr(cal_rows, _lit(cal_end), unit_days, has_amount)
+    cal = _summary_expr(cal_rows, timestamp_literal(cal_end), days_per_unit, has_amount)
     hold_rows = _periods(t, merge, has_amount, after=cal_day, until=end_day)
     aggs = dict(frequency_holdout=hold_rows.count())
     if has_amount:
@@ -290,7 +276,7 @@ def calibration_holdout(
     cols["frequency_holdout"] = joined.frequency_holdout.fill_null(0).cast("int64")
     if has_amount:
         cols["monetary_value_holdout"] = joined.monetary_value_holdout.fill_null(0.0)
-    cols["duration_holdout"] = ibis.literal((end - cal_end).days / unit_days, type="float64")
+    cols["duration_holdout"] = ibis.literal((end - cal_end).days / days_per_unit, type="float64")
     out = execute(joined.select(**cols).order_by("customer_id"))
     out = _finish(out)
     out["frequency_holdout"] = out["frequency_holdout"].astype("int64")

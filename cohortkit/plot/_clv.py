@@ -53,7 +53,7 @@ def plot_calibration_holdout(table, *, ax=None, **kwargs):
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     >>> from cohortkit.clv import calibration_holdout_table
     >>> ax = plot_calibration_holdout(calibration_holdout_table(model, cal))
     >>> len(ax.lines) >= 2
@@ -82,7 +82,7 @@ def plot_tracking(table, *, ax=None, **kwargs):
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     >>> from cohortkit.clv import tracking_table
     >>> ax = plot_tracking(tracking_table(model, tx, calibration_end="1997-09-30"))
     >>> len(ax.lines) >= 2
@@ -112,7 +112,7 @@ def plot_p_alive_matrix(table, *, ax=None, **kwargs):
     >>> tx = ck.datasets.load_cdnow(sample=True)
     >>> cal = ck.calibration_holdout(tx, calibration_end="1997-09-30", observation_end="1998-06-30",
     ...                              time_unit="W")
-    >>> model = ck.CLVModel("bgnbd", spend=None).fit(cal)
+    >>> model = ck.CLVModel("bgnbd", spend_model=None).fit(cal)
     >>> from cohortkit.clv import p_alive_matrix
     >>> ax = plot_p_alive_matrix(p_alive_matrix(model, max_frequency=3))
     >>> ax.get_xlabel() != ""

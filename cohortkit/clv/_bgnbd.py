@@ -1,0 +1,263 @@
+"""BG/NBD: Poisson purchases while alive, a coin flip after each purchase decides dropout.
+
+Times are in the model's time unit: ``x`` is the repeat frequency, ``tx`` the recency, ``T`` the
+age. The likelihood and its analytic gradient are cohortkit's (numpy/scipy.special); P(alive) and
+the unconditional expectation delegate to ``lifetimes`` (imported lazily); the conditional
+expectation repeats lifetimes' expression with fewer 2F1 evaluations.
+
+Reference: Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
+Pareto/NBD model", *Marketing Science* 24(2), 275-284.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import betaln, gammaln, hyp2f1
+
+from ._base import Objective, PurchaseModel, lifetimes_fitters
+from ._rows import compress, distinct, dot
+
+__all__ = ["BetaGeo"]
+
+
+class BetaGeo(PurchaseModel):
+    """BG/NBD (Fader, Hardie & Lee 2005), parameters ``r, alpha, a, b``."""
+
+    name = "bgnbd"
+    params = ("r", "alpha", "a", "b")
+    time_params = frozenset({"alpha"})
+    lifetimes_fitter = "BetaGeoFitter"
+
+    def loglik(self, params, x, tx, T):
+        r, alpha, a, b = params
+        x = np.asarray(x, float)
+        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
+        a3 = -(r + x) * np.log(alpha + T)
+        with np.errstate(divide="ignore"):
+            a4 = np.where(x > 0, np.log(a) - np.log(b + np.maximum(x, 1) - 1) - (r + x) * np.log(alpha + tx), -np.inf)
+        return a1 + a2 + np.logaddexp(a3, a4)
+
+    def row_loglik(self, x, tx, T):
+        return BetaGeoRowLoglik(x, tx, T)
+
+    def gradient_objective(self, rows, w, penalizer):
+        return BetaGeoObjective(*rows, w, penalizer)
+
+    def _lifetimes_rows(self, rows):
+        x, tx, T = rows
+        return x.astype(int), tx, T
+
+    # ---- predictions ---------------------------------------------------------------------------
+
+    def _fitter(self, params):
+        """lifetimes' fitter of this model with ``params`` set (for its closed forms)."""
+        import pandas as pd
+
+        fitter = getattr(lifetimes_fitters(), self.lifetimes_fitter)()
+        fitter.params_ = pd.Series(dict(zip(self.params, map(float, params))))
+        return fitter
+
+    def p_alive(self, params, x, tx, T):
+        x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
+        out = self._fitter(params).conditional_probability_alive(x, tx, T)
+        return np.asarray(out, float).reshape(np.broadcast(x, tx, T).shape)
+
+    def expected(self, params, t):
+        t = np.asarray(t, float)
+        return np.asarray(self._fitter(params).expected_number_of_purchases_up_to_time(t), float)
+
+    def conditional_expected(self, params, t, x, tx, T):
+        """E[X(T, T+t) | x, tx, T] (FHL 2005, eq. 10), lifetimes' expression term by term.
+
+        The same arithmetic as ``BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time``
+        (so the same numbers), but the Gaussian hypergeometric term, which depends on (x, T, t) only,
+        is evaluated once per distinct (x, T, t), and its fallback (Euler's transformation) only
+        where the direct series overflows, instead of twice everywhere.
+        """
+        r, alpha, a, b = (float(v) for v in params)
+        x, tx, T, t = (np.asarray(v, float) for v in (x, tx, T, t))
+
+        def ln_hyp(x, T, t):
+            _a, _b, _c = r + x, b + x, a + b + x - 1
+            _z = t / (alpha + T + t)
+            with np.errstate(all="ignore"):
+                out = np.log(hyp2f1(_a, _b, _c, _z))
+                bad = np.isinf(out)
+                if bad.any():
+                    _a, _b, _c, _z = (np.broadcast_to(v, out.shape)[bad] for v in (_a, _b, _c, _z))
+                    out[bad] = np.log(hyp2f1(_c - _a, _c - _b, _c, _z)) + (_c - _a - _b) * np.log(1 - _z)
+            return out
+
+        ln_hyp_term = by_distinct(ln_hyp, x, T, t)
+        with np.errstate(all="ignore"):
+            first_term = (a + b + x - 1) / (a - 1)
+            second_term = 1 - np.exp(ln_hyp_term + (r + x) * np.log((alpha + T) / (alpha + t + T)))
+            numerator = first_term * second_term
+            denominator = 1 + (x > 0) * (a / (b + x - 1)) * ((alpha + T) / (alpha + tx)) ** (r + x)
+            return numerator / denominator
+
+    def pmf(self, params, n, t):
+        """FHL (2005), eq. 8."""
+        t = np.asarray(t, float)
+        r, alpha, a, b = params
+        log_p = nbd_log_pmf(r, alpha, t)
+        first = np.exp(betaln(a, b + n) - betaln(a, b) + log_p(n))
+        if n == 0:
+            return first
+        cdf = sum(np.exp(log_p(j)) for j in range(n))
+        return first + np.exp(betaln(a + 1, b + n - 1) - betaln(a, b)) * (1.0 - cdf)
+
+
+def nbd_log_pmf(r, alpha, t):
+    """``j -> log P(NBD count over (0, t] = j)`` (gamma-mixed Poisson with shape r, rate alpha)."""
+    return lambda j: (gammaln(r + j) - gammaln(r) - gammaln(j + 1) + r * np.log(alpha / (alpha + t))
+                      + j * np.log(t / (alpha + t)))
+
+
+def by_distinct(fn, x, T, t):
+    """``fn(x, T, t)`` (broadcast) evaluated once per distinct combination of the arguments.
+
+    The common call has ``x, T`` per customer and ``t`` constant across customers (a scalar, or a
+    column of horizons): then ``fn`` runs on the distinct (x, T) pairs only.
+    """
+    x, T = np.broadcast_arrays(np.asarray(x, float), np.asarray(T, float))
+    t = np.asarray(t, float)
+    trailing = t.shape[max(t.ndim - x.ndim, 0):]
+    if all(d == 1 for d in trailing):
+        lead = t.shape[: max(t.ndim - x.ndim, 0)]
+        rows, _, inverse = compress(x.reshape(-1), T.reshape(-1))
+        out = np.asarray(fn(rows[:, 0], rows[:, 1], t.reshape(lead + (1,))), float)[..., inverse]
+        return out.reshape(lead + x.shape)
+    arrays = np.broadcast_arrays(x, T, t)
+    rows, _, inverse = compress(*(a.reshape(-1) for a in arrays))
+    return np.asarray(fn(*rows.T), float)[inverse].reshape(arrays[0].shape)
+
+
+class BetaGeoRowLoglik:
+    """``BetaGeo().loglik(params, x, tx, T)`` for fixed rows, bit for bit, but faster when called often.
+
+    The transcendental terms that depend on one column only (``gammaln(r + x)``,
+    ``log(alpha + T)``, ...) are evaluated on that column's distinct values and gathered; every
+    other operation is the one ``loglik`` performs, in the same order, so the result is identical.
+    Used for the many evaluations of the Hessian.
+    """
+
+    def __init__(self, x, tx, T):
+        self.x, self.tx, self.T = (np.asarray(v, float) for v in (x, tx, T))
+        self.ux, self.xi = distinct(self.x)
+        self.uT, self.Ti = distinct(self.T)
+        self.utx, self.txi = distinct(self.tx)
+        self.pos = self.x > 0
+
+    def __call__(self, params):
+        r, alpha, a, b = params
+        log_aT = np.log(alpha + self.uT)[self.Ti]
+        log_atx = np.log(alpha + self.utx)[self.txi]
+        return self._terms(r, alpha, a, b, log_aT, log_atx)
+
+    def _terms(self, r, alpha, a, b, log_aT, log_atx):
+        x, ux, xi = self.x, self.ux, self.xi
+        a1 = gammaln(r + ux)[xi] - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + ux)[xi] - gammaln(b) - gammaln(a + b + ux)[xi]
+        a3 = -(r + x) * log_aT
+        with np.errstate(divide="ignore"):
+            a4 = np.where(self.pos, np.log(a) - np.log(b + np.maximum(ux, 1) - 1)[xi] - (r + x) * log_atx, -np.inf)
+        return a1 + a2 + np.logaddexp(a3, a4)
+
+
+class BetaGeoObjective(Objective):
+    """``f(log_params) -> (value, gradient)`` of lifetimes' BG/NBD objective on weighted rows.
+
+    The log-likelihood is ``A_1 + A_2 + log(exp(A_3) + exp(A_4))`` (FHL 2005, eq. 6) with
+    ``A_1 + A_2`` a function of the frequency only. A customer without repeat purchases has
+    ``A_4 = -inf``, so contributes ``A_3 = -r log(alpha + T)``: those rows are aggregated by ``T``.
+    Subclasses (MBG/NBD) change :attr:`shift`, :meth:`_row_by_row` and the two ``_tail`` methods.
+    """
+
+    #: added to ``b + x`` and ``a + b + x`` in ``A_2`` (MBG/NBD: 1)
+    shift = 0.0
+
+    def __init__(self, x, tx, T, w, penalizer):
+        x, tx, T, w = (np.asarray(v, float).reshape(-1) for v in (x, tx, T, w))
+        self.penalizer, self.total = float(penalizer), float(w.sum())
+        self.ux, xi = distinct(x)
+        self.Wx = np.bincount(xi, weights=w, minlength=len(self.ux))  # weight per distinct frequency
+        rows = self._row_by_row(x)
+        uT0, Ti0 = distinct(T[~rows])
+        self.uT0, self.WT0 = uT0, np.bincount(Ti0, weights=w[~rows], minlength=len(uT0))
+        self.x, self.w = x[rows], w[rows]
+        self.uT, self.Ti = distinct(T[rows])
+        self.utx, self.txi = distinct(tx[rows])
+        self.xi = np.searchsorted(self.ux, self.x)
+
+    def _row_by_row(self, x):
+        """Rows whose last term is computed row by row; the others contribute ``-r log(alpha + T)``."""
+        return x > 0
+
+    def __call__(self, log_params, gradient=True):
+        from scipy.special import digamma
+
+        log_params = np.asarray(log_params, float)
+        params = np.exp(log_params)
+        r, alpha, a, b = params
+        ux, Wx = self.ux, self.Wx
+        shift = self.shift
+        with np.errstate(all="ignore"):
+            # terms in the frequency only: A_1 + A_2
+            g_rx, g_bx, g_abx = gammaln(r + ux), gammaln(b + ux + shift), gammaln(a + b + ux + shift)
+            a12 = (g_rx - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + g_bx - gammaln(b) - g_abx)
+            total = dot(Wx, a12)
+            lT = np.log(alpha + self.uT)[self.Ti]
+            ltx = np.log(alpha + self.utx)[self.txi]
+            rx = r + self.x
+            if not gradient:
+                if len(self.uT0):
+                    total -= r * dot(self.WT0, np.log(alpha + self.uT0))
+                total += self._tail_value(a, b, rx, lT, ltx)
+                return -total / self.total + self.penalizer * np.sum(params**2), None
+            d_rx, d_bx, d_abx = digamma(r + ux), digamma(b + ux + shift), digamma(a + b + ux + shift)
+            d_ab = digamma(a + b)
+            grad = np.array([
+                dot(Wx, d_rx - digamma(r) + np.log(alpha)),
+                Wx.sum() * r / alpha,
+                dot(Wx, d_ab - d_abx),
+                dot(Wx, d_ab + d_bx - digamma(b) - d_abx),
+            ])
+            # customers without repeat purchases (BG/NBD): A_3 = -r log(alpha + T)
+            if len(self.uT0):
+                total -= r * dot(self.WT0, np.log(alpha + self.uT0))
+                grad[0] -= dot(self.WT0, np.log(alpha + self.uT0))
+                grad[1] -= r * dot(self.WT0, 1.0 / (alpha + self.uT0))
+            # the rest, row by row
+            iT = (1.0 / (alpha + self.uT))[self.Ti]
+            itx = (1.0 / (alpha + self.utx))[self.txi]
+            tail, tail_grad = self._tail_value_and_gradient(a, b, rx, lT, ltx, iT, itx)
+            total += tail
+            grad += tail_grad
+            value = -total / self.total + self.penalizer * np.sum(params**2)
+            gradient = -grad * params / self.total + 2.0 * self.penalizer * params**2
+        return value, gradient
+
+    def _tail_value(self, a, b, rx, lT, ltx):
+        """Weighted sum of log(exp(A_3) + exp(A_4)); A_4 = log a - log(b + x - 1) - (r + x) log(alpha + t_x)."""
+        c4 = (np.log(a) - np.log(b + self.ux - 1.0))[self.xi]
+        return dot(self.w, np.logaddexp(-rx * lT, c4 - rx * ltx))
+
+    def _tail_value_and_gradient(self, a, b, rx, lT, ltx, iT, itx):
+        """:meth:`_tail_value` and its gradient in (r, alpha, a, b)."""
+        from scipy.special import expit
+
+        w = self.w
+        c4 = (np.log(a) - np.log(b + self.ux - 1.0))[self.xi]
+        a3 = -rx * lT
+        a4 = c4 - rx * ltx
+        wp4 = w * expit(a4 - a3)  # w * exp(A_4) / (exp(A_3) + exp(A_4))
+        value = dot(w, np.logaddexp(a3, a4))
+        grad = np.array([
+            dot(wp4, lT - ltx) - dot(w, lT),
+            dot(wp4 * rx, iT - itx) - dot(w * rx, iT),
+            wp4.sum() / a,
+            -dot(wp4, 1.0 / (b + self.x - 1.0)),
+        ])
+        return value, grad
