@@ -247,37 +247,19 @@ def calibration_holdout(
     0           a          1      7.0  13.0                  1              14.0
     1           b          0      0.0  11.0                  0              14.0
     """
-    import ibis
-
     from .._engine import execute
 
     days_per_unit = unit_days(time_unit, "time_unit")
     unit_days(merge, "merge")
     t = prepared_transactions(transactions, customer_col, date_col, amount_col)
-    cal_day = end_timestamp(t, calibration_end, "calibration_end").normalize()
-    end_day = end_timestamp(t, observation_end, "observation_end").normalize()
-    if end_day <= cal_day:
-        raise DataError(
-            f"observation_end ({end_day.date()}) must be after calibration_end ({cal_day.date()}); "
-            "the holdout period would be empty. Pass a later observation_end or an earlier "
-            "calibration_end."
-        )
+    cal_day, end_day = _calibration_and_holdout_ends(t, calibration_end, observation_end)
     cal_end, end = _floor(cal_day, merge), _floor(end_day, merge)
     has_amount = amount_col is not None
     cal_rows = _periods(t, merge, has_amount, until=cal_day)
     cal = _summary_expr(cal_rows, timestamp_literal(cal_end), days_per_unit, has_amount)
-    hold_rows = _periods(t, merge, has_amount, after=cal_day, until=end_day)
-    aggs = dict(frequency_holdout=hold_rows.count())
-    if has_amount:
-        aggs["monetary_value_holdout"] = exact_sum(hold_rows.amount) / hold_rows.count()
-    hold = hold_rows.group_by(customer_id_h=hold_rows.customer_id).aggregate(**aggs)
-    joined = cal.left_join(hold, cal.customer_id == hold.customer_id_h)
-    cols = {c: joined[c] for c in cal.columns}
-    cols["frequency_holdout"] = joined.frequency_holdout.fill_null(0).cast("int64")
-    if has_amount:
-        cols["monetary_value_holdout"] = joined.monetary_value_holdout.fill_null(0.0)
-    cols["duration_holdout"] = ibis.literal((end - cal_end).days / days_per_unit, type="float64")
-    out = execute(joined.select(**cols).order_by("customer_id"))
+    hold = _holdout_expr(_periods(t, merge, has_amount, after=cal_day, until=end_day), has_amount)
+    duration = (end - cal_end).days / days_per_unit
+    out = execute(_with_holdout(cal, hold, has_amount, duration).order_by("customer_id"))
     out = _finish(out)
     out["frequency_holdout"] = out["frequency_holdout"].astype("int64")
     out.attrs.update(
@@ -288,3 +270,37 @@ def calibration_holdout(
         holdout_end=str(end.date()),
     )
     return out
+
+
+def _calibration_and_holdout_ends(t, calibration_end, observation_end):
+    """The last days of the calibration and holdout periods; an empty holdout period raises."""
+    cal_day = end_timestamp(t, calibration_end, "calibration_end").normalize()
+    end_day = end_timestamp(t, observation_end, "observation_end").normalize()
+    if end_day <= cal_day:
+        raise DataError(
+            f"observation_end ({end_day.date()}) must be after calibration_end ({cal_day.date()}); "
+            "the holdout period would be empty. Pass a later observation_end or an earlier "
+            "calibration_end."
+        )
+    return cal_day, end_day
+
+
+def _holdout_expr(hold_rows, has_amount: bool):
+    """Per customer: purchase periods in the holdout (and their mean value), keyed by ``customer_id_h``."""
+    aggs = dict(frequency_holdout=hold_rows.count())
+    if has_amount:
+        aggs["monetary_value_holdout"] = exact_sum(hold_rows.amount) / hold_rows.count()
+    return hold_rows.group_by(customer_id_h=hold_rows.customer_id).aggregate(**aggs)
+
+
+def _with_holdout(cal, hold, has_amount: bool, duration: float):
+    """The calibration summary with the holdout columns (0 for customers without holdout purchases)."""
+    import ibis
+
+    joined = cal.left_join(hold, cal.customer_id == hold.customer_id_h)
+    cols = {c: joined[c] for c in cal.columns}
+    cols["frequency_holdout"] = joined.frequency_holdout.fill_null(0).cast("int64")
+    if has_amount:
+        cols["monetary_value_holdout"] = joined.monetary_value_holdout.fill_null(0.0)
+    cols["duration_holdout"] = ibis.literal(duration, type="float64")
+    return joined.select(**cols)
