@@ -67,3 +67,15 @@ def off_lock(names, path: Path = LOCK) -> dict[str, tuple[str | None, str | None
         if want is None or have is None or Version(have) != Version(want):
             out[name] = (have, want)
     return out
+
+
+def exact(message: str) -> str:
+    """A ``pytest.raises(match=...)`` / ``pytest.warns(match=...)`` pattern matching exactly ``message``.
+
+    >>> import re
+    >>> bool(re.search(exact("x=1 (a) is bad."), "x=1 (a) is bad.")), bool(re.search(exact("is bad"), "x is bad."))
+    (True, False)
+    """
+    import re
+
+    return "^" + re.escape(message) + "$"
