@@ -78,11 +78,11 @@ def run(quick: bool = False) -> str:
     rows = []
     n = 50_000 if quick else 1_000_000
     data = simulate(n, "bgnbd")
-    ck.CLVModel("bgnbd", spend=None).fit(data.iloc[:2000], time_unit="W")  # warm-up: lazy imports
-    ck.CLVModel("bgnbd", spend=None, engine="lifetimes").fit(data.iloc[:2000], time_unit="W")
+    ck.CLVModel("bgnbd", spend_model=None).fit(data.iloc[:2000], time_unit="W")  # warm-up: lazy imports
+    ck.CLVModel("bgnbd", spend_model=None, engine="lifetimes").fit(data.iloc[:2000], time_unit="W")
     t_lt, plain = _timed(lambda: lt.BetaGeoFitter().fit(data["frequency"], data["recency"], data["T"]))
     for engine in ("numpy", "lifetimes"):
-        t_ck, ours = _median_timed(lambda: ck.CLVModel("bgnbd", spend=None, engine=engine).fit(data, time_unit="W"))
+        t_ck, ours = _median_timed(lambda: ck.CLVModel("bgnbd", spend_model=None, engine=engine).fit(data, time_unit="W"))
         est = ours.params_["estimate"]
         diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "a", "b"))
         rows.append({"task": f"BG/NBD fit, {n:,} customers, engine={engine!r}", "cohortkit s": t_ck,
@@ -92,7 +92,7 @@ def run(quick: bool = False) -> str:
     n_p = 20_000 if quick else 100_000
     pdata = simulate(n_p, "paretonbd", seed=1)
     t_lt, plain = _timed(lambda: lt.ParetoNBDFitter().fit(pdata["frequency"], pdata["recency"], pdata["T"]))
-    t_ck, ours = _timed(lambda: ck.CLVModel("paretonbd", spend=None).fit(pdata, time_unit="W"))
+    t_ck, ours = _timed(lambda: ck.CLVModel("paretonbd", spend_model=None).fit(pdata, time_unit="W"))
     est = ours.params_["estimate"]
     diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "s", "beta"))
     rows.append({"task": f"Pareto/NBD fit, {n_p:,} customers", "cohortkit s": t_ck,

@@ -30,7 +30,7 @@ def run(quick: bool = False) -> str:
     T = 730.0
 
     def ours():
-        return bgnbd(n_ck, **PARAMS, T=T, spend=(4.0, 6.0, 9000.0), seed=1)
+        return bgnbd(n_ck, **PARAMS, T=T, gamma_gamma=(4.0, 6.0, 9000.0), seed=1)
 
     def ours_no_spend():
         return bgnbd(n_ck, **PARAMS, T=T, seed=1)

@@ -45,6 +45,7 @@ _LAZY: dict[str, str] = {
     "clv_interval": "clv",
     # ad value
     "ad_value": "value",
+    "Economics": "value",
     "rank_shift": "value",
     "reallocate": "value",
     "kpi_tree": "value",

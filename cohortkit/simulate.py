@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._args import renamed
 from ._errors import DataError
 
 __all__ = [
@@ -256,7 +257,8 @@ class Population:
         return f"Population({len(self.customers)} customers, {len(self.transactions)} transactions)"
 
 
-def bgnbd(n, *, r, alpha, a, b, T, spend=None, seed=None) -> Population:
+@renamed(spend="gamma_gamma")
+def bgnbd(n, *, r, alpha, a, b, T, gamma_gamma=None, seed=None) -> Population:
     """Draw a transaction log of ``n`` customers from the BG/NBD model (Fader, Hardie & Lee 2005).
 
     Each customer makes a first purchase at time 0, then buys as a Poisson process with rate
@@ -273,7 +275,7 @@ def bgnbd(n, *, r, alpha, a, b, T, spend=None, seed=None) -> Population:
         BG/NBD parameters; ``alpha`` is a rate per unit of time (the unit of ``T``, e.g. days).
     T : float or array-like of shape (n,)
         How long each customer is observed after the first purchase.
-    spend : tuple (p, q, gamma), optional
+    gamma_gamma : tuple (p, q, gamma), optional
         Gamma-Gamma spend parameters (Fader, Hardie & Lee 2005, "RFM and CLV"): each customer draws
         nu ~ Gamma(q, rate gamma), each transaction amount ~ Gamma(p, rate nu). Without it the log
         has no ``amount`` column.
@@ -288,7 +290,7 @@ def bgnbd(n, *, r, alpha, a, b, T, spend=None, seed=None) -> Population:
 
     Examples
     --------
-    >>> pop = bgnbd(1000, r=0.5, alpha=20.0, a=1.0, b=3.0, T=365.0, spend=(4.0, 5.0, 300.0), seed=1)
+    >>> pop = bgnbd(1000, r=0.5, alpha=20.0, a=1.0, b=3.0, T=365.0, gamma_gamma=(4.0, 5.0, 300.0), seed=1)
     >>> pop
     Population(1000 customers, 4332 transactions)
     >>> list(pop.transactions.columns)
@@ -313,9 +315,9 @@ def bgnbd(n, *, r, alpha, a, b, T, spend=None, seed=None) -> Population:
         ) from None
     if not (np.isfinite(T_arr).all() and (T_arr > 0).all()):
         raise DataError("T must be finite and > 0 for every customer. Pass the observation length after the first purchase.")
-    if spend is not None:
-        if len(spend) != 3 or not all(np.isfinite(v) and v > 0 for v in spend):
-            raise DataError(f"spend must be a tuple (p, q, gamma) of numbers > 0, got {spend!r}.")
+    if gamma_gamma is not None:
+        if len(gamma_gamma) != 3 or not all(np.isfinite(v) and v > 0 for v in gamma_gamma):
+            raise DataError(f"gamma_gamma must be a tuple (p, q, gamma) of numbers > 0, got {gamma_gamma!r}.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lam, p, J, X, owner, times, lifetime, dead = _bgnbd_core(rng, T_arr, r, alpha, a, b)
     # insert the first purchase (t = 0) of every customer in front of its repeat purchases
@@ -338,11 +340,11 @@ def bgnbd(n, *, r, alpha, a, b, T, spend=None, seed=None) -> Population:
             "alive_at_end": ~dead,
         }
     )
-    if spend is not None:
-        nu, amounts = _gamma_gamma(rng, cust, n, *spend)
+    if gamma_gamma is not None:
+        nu, amounts = _gamma_gamma(rng, cust, n, *gamma_gamma)
         transactions["amount"] = amounts
         customers["spend_rate"] = nu
-        customers["mean_spend"] = spend[0] / nu
+        customers["mean_spend"] = gamma_gamma[0] / nu
     return Population(transactions=transactions, customers=customers)
 
 

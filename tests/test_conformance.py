@@ -421,7 +421,7 @@ CASES = [
         get("nps"), score_col=col("nps", "score"), by=col("nps", "campaign")), uses_time=False),
     Case("ad_value", lambda get, col: ck.ad_value(
         get("campaigns"), get("customers"), get("clv"), transactions=get("transactions"),
-        margin=0.3, target_ltv_cac=3.0, time_unit="W", observation_end=OBS_END,
+        economics=ck.Economics(margin=0.3, target_ltv_cac=3.0), time_unit="W", observation_end=OBS_END,
         impressions_col=col("campaigns", "impressions"), clicks_col=col("campaigns", "clicks"),
         spend_col=col("campaigns", "spend"), **_value_cols(col)), int_ids=True),
     Case("value_curve", lambda get, col: ck.value_curve(

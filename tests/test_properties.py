@@ -142,8 +142,7 @@ def test_value_table_bounds(camps, custs, margin, target, extra):
     clv = pd.DataFrame({"customer_id": ids, "clv": [float(v) for _, _, v, _ in custs]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        v = ck.ad_value(campaigns, customers, clv, transactions=tx, margin=margin, target_ltv_cac=target,
-                        cost_per_customer=extra, observation_end=START + pd.Timedelta(days=90))
+        v = ck.ad_value(campaigns, customers, clv, transactions=tx, economics=ck.Economics(margin=margin, target_ltv_cac=target, cost_per_customer=extra), observation_end=START + pd.Timedelta(days=90))
     num = v.select_dtypes("number").to_numpy(dtype="float64", na_value=np.nan)
     assert not np.isinf(num).any()
     ok = v["ltv_roas"].notna()

@@ -75,7 +75,7 @@ def test_bgnbd_recovers_parameters_with_lifetimes():
     true = {"r": 0.8, "alpha": 60.0, "a": 0.9, "b": 4.0}
     n = 30_000
     T = np.random.default_rng(5).uniform(365.0, 730.0, n)
-    pop = bgnbd(n, **true, T=T, spend=(4.0, 6.0, 9000.0), seed=5)
+    pop = bgnbd(n, **true, T=T, gamma_gamma=(4.0, 6.0, 9000.0), seed=5)
     rfm = _rfm(pop)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -136,7 +136,7 @@ def test_expected_repeat_purchases_closed_form_and_monte_carlo(a):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_bgnbd_invariants(n, r, alpha, a, b, T, seed):
-    pop = bgnbd(n, r=r, alpha=alpha, a=a, b=b, T=T, spend=(2.0, 3.0, 10.0), seed=seed)
+    pop = bgnbd(n, r=r, alpha=alpha, a=a, b=b, T=T, gamma_gamma=(2.0, 3.0, 10.0), seed=seed)
     tx, cust = pop.transactions, pop.customers
     assert list(cust["customer_id"]) == list(range(n))
     assert (tx.groupby("customer_id")["t"].min() == 0).all()
@@ -163,7 +163,7 @@ def test_bgnbd_invariants(n, r, alpha, a, b, T, seed):
         ({"r": -1.0}, "r must be a finite number > 0, got -1.0."),
         ({"T": 0.0}, "T must be finite and > 0 for every customer. Pass the observation length after the first purchase."),
         ({"T": [1.0, 2.0]}, "T must be one number or one value per customer (length 5), got shape (2,)."),
-        ({"spend": (1.0, 2.0)}, "spend must be a tuple (p, q, gamma) of numbers > 0, got (1.0, 2.0)."),
+        ({"gamma_gamma": (1.0, 2.0)}, "gamma_gamma must be a tuple (p, q, gamma) of numbers > 0, got (1.0, 2.0)."),
     ],
 )
 def test_bgnbd_errors(kwargs, message):

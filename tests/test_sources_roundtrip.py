@@ -90,8 +90,8 @@ def test_ad_value_round_trip(world):
     customers = to_pandas(ga4_customers(ga4))
     transactions = to_pandas(ga4_transactions(ga4))
     clv = pd.DataFrame({"customer_id": s.customers["customer_id"], "clv": 1000.0})
-    a = ck.ad_value(campaigns, customers, clv, transactions=transactions, margin=0.3, time_unit="W")
-    b = ck.ad_value(s.campaigns, s.customers, clv, transactions=s.transactions, margin=0.3, time_unit="W")
+    a = ck.ad_value(campaigns, customers, clv, transactions=transactions, economics=ck.Economics(margin=0.3), time_unit="W")
+    b = ck.ad_value(s.campaigns, s.customers, clv, transactions=s.transactions, economics=ck.Economics(margin=0.3), time_unit="W")
     cols = ["campaign", "spend", "clicks", "customers", "cpa", "ltv_roas"]
     pd.testing.assert_frame_equal(_sorted(a[cols], ["campaign"]), _sorted(b[cols], ["campaign"]),
                                   check_dtype=False)

@@ -43,8 +43,7 @@ END = "2024-03-31"
 
 
 def test_ltv_roas_matches_hand_computation():
-    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, margin=0.4, target_ltv_cac=2.0,
-                    observation_end=END).set_index("campaign")
+    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, economics=ck.Economics(margin=0.4, target_ltv_cac=2.0), observation_end=END).set_index("campaign")
     # banner: spend 40,000, 2 customers; realised a 9,000, b 4,000 + 3,000; residual 1,000 + 2,000
     #   total expected value = 9,000 + 7,000 + 3,000 = 19,000 -> LTV-ROAS = 19,000 * 0.4 / 40,000
     assert v.loc["banner", "ltv_roas"] == pytest.approx(19000 * 0.4 / 40000)
@@ -99,7 +98,7 @@ def test_clv_as_series_and_cost_per_customer():
     again = ck.ad_value(CAMPAIGNS, CUSTOMERS, series, transactions=TX, observation_end=END)
     pd.testing.assert_frame_equal(base, again)
     extra = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, observation_end=END,
-                        cost_per_customer=500.0, target_ltv_cac=3.0).set_index("campaign")
+                        economics=ck.Economics(cost_per_customer=500.0, target_ltv_cac=3.0)).set_index("campaign")
     assert extra.loc["banner", "cac"] == pytest.approx(20500)
     assert extra.loc["banner", "ltv_cac"] == pytest.approx(9500 / 20500)
     assert extra.loc["banner", "allowable_cpa"] == pytest.approx(9500 / 3 - 500)
@@ -176,7 +175,7 @@ def test_duplicate_customers_and_bad_arguments():
     )):
         ck.ad_value(CAMPAIGNS, pd.concat([CUSTOMERS, CUSTOMERS.iloc[:1]]), CLV)
     with pytest.raises(DataError, match=exact("margin=1.5 must be a number > 0 and <= 1, e.g. 0.3 for a 30 % margin.")):
-        ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, margin=1.5)
+        ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, economics=ck.Economics(margin=1.5))
     with pytest.raises(DataError, match=exact("time_unit='M' is not a supported unit; pass 'D' (days) or 'W' (weeks of 7 days). Months are refused because their length varies.")):
         ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, time_unit="M")
 
@@ -235,7 +234,7 @@ def test_value_curve_random_logs_match_brute_force():
 
 def test_payback_is_first_period_where_cumulative_margin_reaches_cac():
     margin = 0.5
-    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, margin=margin, observation_end=END,
+    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, economics=ck.Economics(margin=margin), observation_end=END,
                     time_unit="D")
     curve = value_curve(CUSTOMERS, TX, time_unit="D", margin=margin, observation_end=END)
     for row in v.itertuples():
@@ -272,10 +271,10 @@ def shop_value():
     model = ck.CLVModel("bgnbd").fit(rfm)
     clv = model.summary(horizon=52, time_unit="W")[["customer_id", "clv"]]
     value = ck.ad_value(shop.campaigns, shop.customers, clv, transactions=shop.transactions,
-                        margin=0.3, time_unit="W")
+                        economics=ck.Economics(margin=0.3), time_unit="W")
     # a fitted CLVModel with horizon= gives the same table as its per-customer clv column
     direct = ck.ad_value(shop.campaigns, shop.customers, model, transactions=shop.transactions,
-                         margin=0.3, time_unit="W", horizon=52)
+                         economics=ck.Economics(margin=0.3, horizon=52), time_unit="W")
     pd.testing.assert_frame_equal(direct, value)
     return shop, value
 

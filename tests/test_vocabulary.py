@@ -40,7 +40,7 @@ FUNCTION_SPECIFIC = {
     # readers, sources, data sets, simulator
     "source", "columns", "report", "platform", "channel", "sources", "duplicate_every", "sample",
     "pseudonymize", "salt", "prefix", "length", "frame", "n_customers", "params", "truth", "nps",
-    "folder", "parts", "sample_bytes",
+    "folder", "parts", "sample_bytes", "gamma_gamma",
     # style and workshop
     "style", "context", "palette", "font_scale", "rc", "answer", "name", "inputs", "title", "title_ja",
     "hint", "hint_ja", "mistakes", "rtol", "atol", "percent", "nb", "notebooks", "out",

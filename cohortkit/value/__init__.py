@@ -19,13 +19,14 @@ Plots: :func:`cohortkit.plot.value_quadrant`, :func:`cohortkit.plot.rank_slope`,
 
 from __future__ import annotations
 
-from ._ad_value import ad_value, value_curve
+from ._ad_value import Economics, ad_value, value_curve
 from ._kpi import kpi_tree
 from ._leads import DEFAULT_POINTS, lead_funnel, lead_scores
 from ._reallocate import rank_shift, reallocate
 
 __all__ = [
     "ad_value",
+    "Economics",
     "value_curve",
     "rank_shift",
     "reallocate",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -16,11 +18,78 @@ from ..io import Column, check_same_ids, parse_timestamp, prepare, transaction_c
 from .._errors import DataError
 from ._reallocate import rank_values
 
-__all__ = ["ad_value", "value_curve"]
+__all__ = ["ad_value", "value_curve", "Economics"]
 
 
 
 # --- argument checks --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Economics:
+    """The business assumptions that turn customer value into ad value (for :func:`ad_value`).
+
+    Parameters
+    ----------
+    margin : float in (0, 1], default 1.0
+        Profit margin applied to customer value (not to first-order ROAS).
+    target_ltv_cac : float, default 3.0
+        Target LTV:CAC, for ``allowable_cpa``.
+    cost_per_customer : float, default 0.0
+        Acquisition cost per customer beyond media spend (coupon, onboarding, sales time).
+    horizon : int, optional
+        Only when ``clv`` is a ``CLVModel``: how many ``time_unit`` periods ahead to value customers.
+    discount_rate : float, default 0.0
+        Only when ``clv`` is a ``CLVModel``: the discount rate per ``time_unit`` period.
+
+    Examples
+    --------
+    >>> Economics(margin=0.3, target_ltv_cac=3.0)
+    Economics(margin=0.3, target_ltv_cac=3.0, cost_per_customer=0.0, horizon=None, discount_rate=0.0)
+    >>> Economics(margin=30)
+    Traceback (most recent call last):
+    ...
+    cohortkit._errors.DataError: margin=30 must be a number > 0 and <= 1, e.g. 0.3 for a 30 % margin.
+    """
+
+    margin: float = 1.0
+    target_ltv_cac: float = 3.0
+    cost_per_customer: float = 0.0
+    horizon: int | None = None
+    discount_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_number(self.margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
+        check_number(self.target_ltv_cac, "target_ltv_cac", low=0, low_open=True, example=", e.g. 3.0")
+        check_number(self.cost_per_customer, "cost_per_customer", low=0)
+        check_number(self.discount_rate, "discount_rate", low=0)
+
+
+_ECONOMICS_FIELDS = ("margin", "target_ltv_cac", "cost_per_customer", "horizon", "discount_rate")
+
+
+def _economics(economics: Economics | None, legacy: dict[str, Any]) -> Economics:
+    """``economics``, or one built from the keywords ``ad_value`` took before (with a FutureWarning)."""
+    unknown = sorted(set(legacy) - set(_ECONOMICS_FIELDS))
+    if unknown:
+        raise TypeError(f"ad_value() got an unexpected keyword argument {unknown[0]!r}")
+    if economics is not None and not isinstance(economics, Economics):
+        raise DataError(
+            f"economics must be a cohortkit.value.Economics, got {type(economics).__name__}. Pass "
+            "economics=Economics(margin=0.3, target_ltv_cac=3.0)."
+        )
+    if not legacy:
+        return economics or Economics()
+    if economics is not None:
+        raise TypeError(f"ad_value() got both economics= and {sorted(legacy)[0]}=; put it in Economics(...).")
+    shown = ", ".join(f"{k}={v!r}" for k, v in legacy.items())
+    warnings.warn(
+        f"ad_value({shown}) is replaced by ad_value(economics=Economics({shown})); the separate keywords "
+        "stop working in the next release.",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return Economics(**legacy)
 
 
 def _check_unit(time_unit: Any) -> float:
@@ -253,14 +322,10 @@ def ad_value(
     clv: Any,
     *,
     transactions: Any = None,
+    economics: Economics | None = None,
     by: str = "campaign",
-    margin: float = 1.0,
-    target_ltv_cac: float = 3.0,
-    cost_per_customer: float = 0.0,
     time_unit: str = "W",
     observation_end: Any = None,
-    horizon: int | None = None,
-    discount_rate: float = 0.0,
     rfm: pd.DataFrame | None = None,
     ci: float = 0.95,
     missing_clv: str = "raise",
@@ -272,6 +337,7 @@ def ad_value(
     clicks_col: str = "clicks",
     spend_col: str = "spend",
     clv_col: str = "clv",
+    **legacy: Any,
 ) -> pd.DataFrame:
     """Judge each campaign by the customers it brought: LTV-ROAS, LTV:CAC, payback and ranks.
 
@@ -291,6 +357,11 @@ def ad_value(
 
     Fit the model on the transactions up to the same ``observation_end``, so that realised +
     residual value neither skips nor double-counts purchases.
+
+    **Economics.** The business assumptions are one :class:`Economics` object: ``margin``,
+    ``target_ltv_cac``, ``cost_per_customer`` and, for a ``CLVModel``, ``horizon`` and
+    ``discount_rate``. (Passing them as separate keywords still works for one release, with a
+    ``FutureWarning``.)
 
     **Definitions**, per campaign with ``n`` acquired customers (all money in the unit of spend):
 
@@ -325,20 +396,18 @@ def ad_value(
         DataFrames, CSV/Parquet paths or Ibis tables (``clv`` also a Series or a ``CLVModel``).
     transactions : DataFrame, path or ibis.Table, optional
         Without it, realised value is 0 and first-order ROAS and payback are NaN.
+    economics : Economics, optional
+        Margin, target LTV:CAC, extra cost per customer, and the horizon and discount rate for a
+        ``CLVModel``. Default ``Economics()``: margin 1, target 3, no extra cost.
     by : str, default "campaign"
         The campaign column, in both ``campaigns`` and ``customers`` (or e.g. ``"channel"``).
-    margin : float in (0, 1], default 1.0
-        Profit margin applied to customer value (not to first-order ROAS).
-    target_ltv_cac : float, default 3.0
-        Target LTV:CAC for ``allowable_cpa``.
-    cost_per_customer : float, default 0.0
-        Acquisition cost per customer beyond media spend (coupon, onboarding, sales time).
     time_unit : {"D", "W"}, default "W"
         Unit of ``payback_period`` (and of ``horizon`` for a ``CLVModel``).
     observation_end : date-like, optional
         Last observed day (inclusive); default the day of the last transaction.
-    horizon, discount_rate, rfm
-        Only when ``clv`` is a ``CLVModel``: see :meth:`cohortkit.CLVModel.clv`.
+    rfm : DataFrame, optional
+        Only when ``clv`` is a ``CLVModel``: the RFM summary of the customers to value (default the
+        model's training customers).
     ci : float, default 0.95
         Level of the CTR and customer-value intervals.
     missing_clv : {"raise", "zero"}, default "raise"
@@ -363,7 +432,7 @@ def ad_value(
     DataError
         Missing columns; negative spend, impressions or clicks; customers whose campaign is not in
         ``campaigns``; duplicate customers; customers missing from ``clv`` (with
-        ``missing_clv="raise"``); bad ``margin``/``target_ltv_cac``/``time_unit``/``ci``.
+        ``missing_clv="raise"``); bad ``economics``/``time_unit``/``ci``.
 
     Examples
     --------
@@ -379,7 +448,7 @@ def ad_value(
     ...                    "amount": [9000.0, 7000.0, 8000.0, 14000.0, 10000.0]})
     >>> clv = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
     ...                     "clv": [1000.0, 3000.0, 30000.0, 18000.0]})
-    >>> v = ad_value(campaigns, customers, clv, transactions=tx, margin=0.5,
+    >>> v = ad_value(campaigns, customers, clv, transactions=tx, economics=Economics(margin=0.5),
     ...              observation_end="2024-03-31")
     >>> v[["campaign", "ctr", "cpa", "customer_value", "ltv_roas", "payback_period"]]
       campaign   ctr      cpa  customer_value  ltv_roas  payback_period
@@ -392,15 +461,37 @@ def ad_value(
     >>> v.loc[0, "note"]
     'payback: not reached in 13 observed weeks'
     """
-    unit_days = _check_unit(time_unit)
-    margin = check_number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
-    target = check_number(target_ltv_cac, "target_ltv_cac", low=0, low_open=True, example=", e.g. 3.0")
-    extra = check_number(cost_per_customer, "cost_per_customer", low=0)
+    econ = _economics(economics, legacy)
+    unit = _check_unit(time_unit)
     ci = check_number(ci, "ci", low=0, low_open=True, high=0.999999, example=", e.g. 0.95")
     if missing_clv not in ("raise", "zero"):
         raise DataError(f"missing_clv={missing_clv!r} must be 'raise' or 'zero'.")
 
-    # campaigns: sums per campaign, with the sign checks in the same query
+    sums = _campaign_sums(campaigns, by=by, impressions_col=impressions_col, clicks_col=clicks_col,
+                          spend_col=spend_col)
+    c = _acquired_customers(customers, known=sums["group"].tolist(), by=by, customer_col=customer_col,
+                            acquired_col=acquired_col)
+    v = _residual_values(clv, c, customer_col=customer_col, clv_col=clv_col, econ=econ,
+                         time_unit=time_unit, rfm=rfm)
+    per, end_day, curve = _per_customer(
+        c, v, transactions, observation_end, customer_col=customer_col, date_col=date_col,
+        amount_col=amount_col, acquired=acquired_col is not None, unit_days=unit, margin=econ.margin,
+    )
+    agg = _customer_value_sums(per, missing_clv)
+    out = _campaign_table(sums, agg, econ=econ, ci=ci, curve=curve, time_unit=time_unit,
+                          has_transactions=transactions is not None)
+    out = out.rename(columns={"group": by})
+    out.attrs.update(margin=econ.margin, target_ltv_cac=econ.target_ltv_cac,
+                     cost_per_customer=econ.cost_per_customer, time_unit=time_unit,
+                     observation_end=end_day, ci=ci)
+    return out
+
+
+# --- ad_value, step by step -------------------------------------------------------------------
+
+
+def _campaign_sums(campaigns, *, by, impressions_col, clicks_col, spend_col) -> pd.DataFrame:
+    """Impressions, clicks and spend per campaign, with the sign checks in the same query."""
     camp = prepare(
         campaigns,
         [
@@ -428,11 +519,12 @@ def ad_value(
                 f"{float(first[f'min_{k}']):g} for {by} {first['group']!r}; {k} must be >= 0. Fix "
                 "or drop those rows (refunds and credits belong in a separate adjustment)."
             )
-    sums = sums[["group", "impressions", "clicks", "spend"]].astype(
+    return sums[["group", "impressions", "clicks", "spend"]].astype(
         {"impressions": "float64", "clicks": "float64", "spend": "float64"})
-    known = sums["group"].tolist()
 
-    # customers: one row each, every campaign known
+
+def _acquired_customers(customers, *, known: list, by, customer_col, acquired_col):
+    """The customers table (one row each), every acquiring campaign present in ``campaigns``."""
     c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
     orphans = c.filter(~c.group.isin(known))
     unknown = execute(orphans.group_by("group").aggregate(n=orphans.count()))
@@ -443,8 +535,13 @@ def ad_value(
             f"campaigns: {_quoted(unknown['group'])}. Add their rows to campaigns (spend 0 if they "
             "cost nothing) or drop those customers."
         )
-    v = _clv_table(clv, customer_col=customer_col, clv_col=clv_col, horizon=horizon,
-                   time_unit=time_unit, discount_rate=discount_rate, rfm=rfm)
+    return c
+
+
+def _residual_values(clv, c, *, customer_col, clv_col, econ: Economics, time_unit, rfm):
+    """Each customer's predicted residual value, one row per customer, no missing values."""
+    v = _clv_table(clv, customer_col=customer_col, clv_col=clv_col, horizon=econ.horizon,
+                   time_unit=time_unit, discount_rate=econ.discount_rate, rfm=rfm)
     check_same_ids(("customers", c), ("clv", v))
     vchk = execute(v.aggregate(n=v.count(), n_ids=v.customer_id.nunique(), n_null=v.clv.isnull().sum())).iloc[0]
     if int(vchk["n_ids"]) != int(vchk["n"]):
@@ -453,8 +550,12 @@ def ad_value(
     if int(vchk["n_null"] or 0):
         raise DataError(f"column {clv_col!r} (clv_col) in clv has {int(vchk['n_null'])} missing value(s); "
                         "fill them (e.g. 0 for customers the model cannot value) or drop them.")
+    return v
 
-    # per customer: realised revenue to date, first order, residual CLV
+
+def _per_customer(c, v, transactions, observation_end, *, customer_col, date_col, amount_col, acquired: bool,
+                  unit_days: float, margin: float):
+    """Per customer: realised revenue to date, first order and residual CLV; the end day and value curve."""
     end_day = None
     curve = None
     per = c.select("customer_id", "group")
@@ -462,27 +563,35 @@ def ad_value(
         tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         check_same_ids(("customers", c), ("transactions", tx))
         end_day = _end_day(tx, observation_end)
-        acq = _acquisition(c, tx, acquired_col is not None)
-        end_next = ibis.literal((end_day + pd.Timedelta(days=1)).to_pydatetime(), type="timestamp")
-        j = tx.join(acq.select("customer_id", "acq_day"), "customer_id")
-        j = j.filter((j.date.truncate("D") >= j.acq_day) & (j.date < end_next))
-        j = j.mutate(first=j.date.min().over(ibis.window(group_by="customer_id")))
-        realised = j.group_by("customer_id").aggregate(
-            realised=exact_sum(j.amount),
-            first_order=ibis.cases((j.date == j.first, j.amount), else_=0.0).sum(),
-        )
-        per = per.left_join(realised, "customer_id").select(
+        acq = _acquisition(c, tx, acquired)
+        per = per.left_join(_realised(tx, acq, end_day), "customer_id").select(
             "customer_id", "group",
             realised=ibis.coalesce(ibis._.realised, 0.0), first_order=ibis.coalesce(ibis._.first_order, 0.0))
         curve = _curve(acq, tx, end_day, unit_days, margin)
-    elif observation_end is not None:
-        end_day = _end_day(None, observation_end)
-    if transactions is None:
+    else:
+        if observation_end is not None:
+            end_day = _end_day(None, observation_end)
         per = per.mutate(realised=ibis.literal(0.0), first_order=ibis.literal(0.0))
     per = per.left_join(v, "customer_id")
     per = per.select("group", "realised", "first_order", clv_missing=per.clv.isnull().cast("int64"),
                      clv=ibis.coalesce(per.clv, 0.0))
-    per = per.mutate(value=per.realised + per.clv)
+    return per.mutate(value=per.realised + per.clv), end_day, curve
+
+
+def _realised(tx, acq, end_day: pd.Timestamp):
+    """Revenue from the acquisition day to the end day, and the first order's revenue, per customer."""
+    end_next = ibis.literal((end_day + pd.Timedelta(days=1)).to_pydatetime(), type="timestamp")
+    j = tx.join(acq.select("customer_id", "acq_day"), "customer_id")
+    j = j.filter((j.date.truncate("D") >= j.acq_day) & (j.date < end_next))
+    j = j.mutate(first=j.date.min().over(ibis.window(group_by="customer_id")))
+    return j.group_by("customer_id").aggregate(
+        realised=exact_sum(j.amount),
+        first_order=ibis.cases((j.date == j.first, j.amount), else_=0.0).sum(),
+    )
+
+
+def _customer_value_sums(per, missing_clv: str) -> pd.DataFrame:
+    """Per campaign: customers, realised and first-order sums, mean and sd of residual and total value."""
     agg = execute(per.group_by("group").aggregate(
         customers=per.count(), realised_sum=per.realised.sum(), first_order=per.first_order.sum(),
         clv_mean=per.clv.mean(), clv_sd=per.clv.std(how="sample"), value_mean=per.value.mean(),
@@ -494,18 +603,54 @@ def ad_value(
             "acquired customers. Value every customer in customers (e.g. model.summary(horizon=..., "
             "time_unit=...) on all of them), or pass missing_clv='zero' to count their residual value as 0."
         )
+    return agg
 
-    out = sums.merge(agg, on="group", how="left")
-    n = out["customers"].fillna(0).astype("int64")
-    out["customers"] = n
-    notes: list[list[str]] = [[] for _ in range(len(out))]
 
-    def note(mask, text):
+_COLUMNS = ["group", "spend", "impressions", "clicks", "ctr", "ctr_lower", "ctr_upper", "customers", "cvr",
+            "cpa", "cac", "first_order_revenue", "first_order_roas", "realised_value", "predicted_clv",
+            "predicted_clv_lower", "predicted_clv_upper", "customer_value", "customer_value_lower",
+            "customer_value_upper", "ltv_roas", "ltv_roas_lower", "ltv_roas_upper", "ltv_cac",
+            "allowable_cpa", "payback_period", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note"]
+_NOT_FLOAT = ("group", "customers", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note")
+
+
+class _Notes:
+    """Reasons for NaN cells, collected per campaign row and joined with '; '."""
+
+    def __init__(self, n_rows: int):
+        self.rows: list[list[str]] = [[] for _ in range(n_rows)]
+
+    def add(self, mask, text: str) -> None:
         for i in np.flatnonzero(np.asarray(mask)):
-            notes[i].append(text)
+            self.rows[i].append(text)
 
-    spend, clicks, imps = out["spend"], out["clicks"], out["impressions"]
-    # CTR with a Wilson interval where it is defined
+    def column(self) -> pd.Series:
+        return pd.Series(["; ".join(x) for x in self.rows], dtype="str")
+
+
+def _campaign_table(sums, agg, *, econ: Economics, ci: float, curve, time_unit: str, has_transactions: bool):
+    """The metrics per campaign, in the documented column order and types."""
+    out = sums.merge(agg, on="group", how="left")
+    out["customers"] = out["customers"].fillna(0).astype("int64")
+    notes = _Notes(len(out))
+    _funnel_rates(out, notes, ci)
+    _acquisition_cost(out, notes, econ)
+    _first_order_and_realised(out, notes, has_transactions)
+    _customer_value(out, notes, ci, econ)
+    _payback_column(out, notes, curve, time_unit)
+    out["rank_ctr"] = rank_values(out["ctr"], ascending=False)
+    out["rank_cpa"] = rank_values(out["cpa"], ascending=True)
+    out["rank_ltv_roas"] = rank_values(out["ltv_roas"], ascending=False)
+    out["note"] = notes.column()
+    out = out[_COLUMNS].reset_index(drop=True)
+    floats = [col for col in _COLUMNS if col not in _NOT_FLOAT]
+    out[floats] = out[floats].astype("float64")
+    return out
+
+
+def _funnel_rates(out: pd.DataFrame, notes: _Notes, ci: float) -> None:
+    """CTR with a Wilson interval where it is defined, and CVR = customers / clicks."""
+    clicks, imps, n = out["clicks"], out["impressions"], out["customers"]
     out["ctr"] = np.where(imps > 0, clicks / imps.where(imps > 0), np.nan)
     out["ctr_lower"] = np.nan
     out["ctr_upper"] = np.nan
@@ -516,16 +661,26 @@ def ad_value(
         r = rate(clicks[ok].to_numpy(), imps[ok].to_numpy(), ci=ci)
         out.loc[ok, "ctr_lower"] = r["lower"].to_numpy()
         out.loc[ok, "ctr_upper"] = r["upper"].to_numpy()
-    note(imps <= 0, "ctr: 0 impressions")
-    note((imps > 0) & (clicks > imps), "ctr: more clicks than impressions, no interval")
+    notes.add(imps <= 0, "ctr: 0 impressions")
+    notes.add((imps > 0) & (clicks > imps), "ctr: more clicks than impressions, no interval")
     out["cvr"] = np.where(clicks > 0, n / clicks.where(clicks > 0), np.nan)
-    note(clicks <= 0, "cvr: 0 clicks")
+    notes.add(clicks <= 0, "cvr: 0 clicks")
+
+
+def _acquisition_cost(out: pd.DataFrame, notes: _Notes, econ: Economics) -> None:
+    """CPA = spend / customers and CAC = CPA + cost per customer."""
+    n = out["customers"]
     has_n = n > 0
-    out["cpa"] = np.where(has_n, spend / n.where(has_n), np.nan)
-    note(~has_n, "cpa: 0 customers")
-    out["cac"] = out["cpa"] + extra
-    has_spend = spend > 0
-    if transactions is not None:
+    out["cpa"] = np.where(has_n, out["spend"] / n.where(has_n), np.nan)
+    notes.add(~has_n, "cpa: 0 customers")
+    out["cac"] = out["cpa"] + econ.cost_per_customer
+
+
+def _first_order_and_realised(out: pd.DataFrame, notes: _Notes, has_transactions: bool) -> None:
+    """First-order revenue and ROAS, and realised value per customer (0 without transactions)."""
+    n, spend = out["customers"], out["spend"]
+    has_n, has_spend = n > 0, spend > 0
+    if has_transactions:
         out["first_order_revenue"] = out["first_order"].fillna(0.0)
         out["first_order_roas"] = np.where(has_spend, out["first_order_revenue"] / spend.where(has_spend), np.nan)
         out["realised_value"] = np.where(has_n, out["realised_sum"] / n.where(has_n), np.nan)
@@ -533,49 +688,44 @@ def ad_value(
         out["first_order_revenue"] = np.nan
         out["first_order_roas"] = np.nan
         out["realised_value"] = np.where(has_n, 0.0, np.nan)
-        note(np.ones(len(out), bool), "no transactions: realised value 0, no first-order ROAS or payback")
+        notes.add(np.ones(len(out), bool), "no transactions: realised value 0, no first-order ROAS or payback")
+
+
+def _customer_value(out: pd.DataFrame, notes: _Notes, ci: float, econ: Economics) -> None:
+    """Predicted and total customer value with intervals, LTV-ROAS, LTV:CAC and allowable CPA."""
+    n, spend = out["customers"], out["spend"]
+    has_n, has_spend, se_ok = n > 0, spend > 0, n > 1
     z = float(stats.norm.ppf(0.5 + ci / 2))
-    se_ok = n > 1
     for name, mean, sd in (("predicted_clv", "clv_mean", "clv_sd"), ("customer_value", "value_mean", "value_sd")):
         m = out[mean].where(has_n)
         half = z * out[sd].where(se_ok) / np.sqrt(n.where(se_ok))
         out[name] = m
         out[f"{name}_lower"] = m - half
         out[f"{name}_upper"] = m + half
-    note(n == 1, "intervals: 1 customer")
-    total = lambda col: (n * out[col].fillna(0.0)) * margin  # noqa: E731 - value of the whole campaign
+    notes.add(n == 1, "intervals: 1 customer")
     for suffix in ("", "_lower", "_upper"):
-        roas = np.where(has_spend, total(f"customer_value{suffix}") / spend.where(has_spend), np.nan)
+        total = n * out[f"customer_value{suffix}"].fillna(0.0) * econ.margin  # value of the whole campaign
+        roas = np.where(has_spend, total / spend.where(has_spend), np.nan)
         if suffix:
             roas = np.where(has_n, roas, np.where(has_spend, 0.0, np.nan))
             roas = np.where(se_ok | ~has_n, roas, np.nan)
         out[f"ltv_roas{suffix}"] = roas
-    note(~has_spend, "roas: 0 spend")
+    notes.add(~has_spend, "roas: 0 spend")
     cac = out["cac"]
     good_cac = has_n & (cac > 0)
-    out["ltv_cac"] = np.where(good_cac, out["customer_value"] * margin / cac.where(good_cac), np.nan)
-    note(has_n & (cac <= 0), "ltv_cac: 0 acquisition cost")
-    out["allowable_cpa"] = out["customer_value"] * margin / target - extra
-    if curve is not None:
-        period, pnote = _payback(curve, out.set_index("group")["cac"], time_unit)
-        out["payback_period"] = period.reindex(out["group"]).to_numpy()
-        for i, text in enumerate(pnote.reindex(out["group"]).fillna("").to_numpy()):
-            if text and has_n.iloc[i]:
-                notes[i].append(text)
-    else:
+    out["ltv_cac"] = np.where(good_cac, out["customer_value"] * econ.margin / cac.where(good_cac), np.nan)
+    notes.add(has_n & (cac <= 0), "ltv_cac: 0 acquisition cost")
+    out["allowable_cpa"] = out["customer_value"] * econ.margin / econ.target_ltv_cac - econ.cost_per_customer
+
+
+def _payback_column(out: pd.DataFrame, notes: _Notes, curve, time_unit: str) -> None:
+    """Periods until cumulative margin per customer reaches CAC (NaN without transactions)."""
+    if curve is None:
         out["payback_period"] = np.nan
-    out["rank_ctr"] = rank_values(out["ctr"], ascending=False)
-    out["rank_cpa"] = rank_values(out["cpa"], ascending=True)
-    out["rank_ltv_roas"] = rank_values(out["ltv_roas"], ascending=False)
-    out["note"] = pd.Series(["; ".join(x) for x in notes], dtype="str")
-    columns = ["group", "spend", "impressions", "clicks", "ctr", "ctr_lower", "ctr_upper", "customers", "cvr",
-               "cpa", "cac", "first_order_revenue", "first_order_roas", "realised_value", "predicted_clv",
-               "predicted_clv_lower", "predicted_clv_upper", "customer_value", "customer_value_lower",
-               "customer_value_upper", "ltv_roas", "ltv_roas_lower", "ltv_roas_upper", "ltv_cac",
-               "allowable_cpa", "payback_period", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note"]
-    out = out[columns].rename(columns={"group": by}).reset_index(drop=True)
-    float_cols = [col for col in columns[1:] if col not in ("customers", "rank_ctr", "rank_cpa", "rank_ltv_roas", "note")]
-    out[float_cols] = out[float_cols].astype("float64")
-    out.attrs.update(margin=margin, target_ltv_cac=target, cost_per_customer=extra, time_unit=time_unit,
-                     observation_end=end_day, ci=ci)
-    return out
+        return
+    period, reason = _payback(curve, out.set_index("group")["cac"], time_unit)
+    out["payback_period"] = period.reindex(out["group"]).to_numpy()
+    has_n = (out["customers"] > 0).to_numpy()
+    for i, text in enumerate(reason.reindex(out["group"]).fillna("").to_numpy()):
+        if text and has_n[i]:
+            notes.rows[i].append(text)
