@@ -71,10 +71,10 @@ def _median_timed(fn, repeat=3):
 
 def run(quick: bool = False) -> str:
     import cohortkit as ck
-    from cohortkit.clv import _models as M
+    from cohortkit.clv._base import lifetimes_fitters
 
     warnings.simplefilter("ignore")
-    lt = M.lifetimes_fitters()
+    lt = lifetimes_fitters()
     rows = []
     n = 50_000 if quick else 1_000_000
     data = simulate(n, "bgnbd")
@@ -107,7 +107,7 @@ def run(quick: bool = False) -> str:
         big, "customer_id", "date", monetary_value_col="amount", freq="D", freq_multiplier=7), repeat=1)
     rows.append({"task": f"RFM summary, {len(big):,} transactions (CDNOW x{copies})", "cohortkit s": t_ck,
                  "peer": "lifetimes summary_data_from_transaction_data", "peer s": t_lt, "speed-up": t_lt / t_ck,
-                 "check": "equal values (tests/test_clv.py)"})
+                 "check": "equal values (tests/clv/test_summary.py)"})
 
     cal = ck.calibration_holdout(ck.datasets.load_cdnow(sample=True), calibration_end="1997-09-30",
                                  observation_end="1998-06-30", amount_col="amount", time_unit="W")

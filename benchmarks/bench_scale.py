@@ -235,7 +235,7 @@ def run(quick: bool = False) -> str:
         f"Each row is the best of {repeat} fresh process(es), run in turn with the other rows, reading the "
         "same Parquet file (peak RSS: the largest, each process's own). The check column (sums of "
         "frequency, recency, T and monetary value, 6 digits) is a quick consistency check of the RFM "
-        "implementations; tests/test_clv.py compares full tables with lifetimes. "
+        "implementations; tests/clv/test_summary.py compares full tables with lifetimes. "
         "`peer ÷ cohortkit` > 1 means cohortkit's rfm_summary is faster (targets: lifetimes ≥ 5 at 10M rows, "
         "DuckDB SQL ≥ 1/1.2 = 0.83).\n",
         markdown_table(rows, ["rows", "task", "seconds", "peak RSS (MB)", "output rows", "check", "peer ÷ cohortkit"]),

@@ -92,7 +92,19 @@ def execute(expr: ir.Expr, *, backend_of: ir.Expr | None = None) -> pd.DataFrame
         result = backend.execute(expr)
     if not isinstance(result, pd.DataFrame):
         result = pd.DataFrame(result)
-    return result
+    return _microseconds(result)
+
+
+def _microseconds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Naive timestamps as ``datetime64[us]`` whatever the backend returned (Spark gives ``ns``)."""
+    odd = {
+        c: frame[c].astype("datetime64[us]")
+        for c in frame.columns
+        if pd.api.types.is_datetime64_dtype(frame[c].dtype)
+        and not isinstance(frame[c].dtype, pd.DatetimeTZDtype)
+        and frame[c].dtype != "datetime64[us]"
+    }
+    return frame.assign(**odd) if odd else frame
 
 
 def backend_name(expr: ir.Expr) -> str:

@@ -562,8 +562,8 @@ def days_to_second_purchase(
     out = execute(c).sort_values("customer_id", kind="stable").reset_index(drop=True)
     cols = ["customer_id"] + (["by"] if by is not None else [])
     res = out[cols].copy()
-    res["first_purchase"] = pd.to_datetime(out["first_day"]).astype("datetime64[ns]")
-    res["second_purchase"] = pd.to_datetime(out["second_day"]).astype("datetime64[ns]")
+    res["first_purchase"] = pd.to_datetime(out["first_day"]).astype("datetime64[us]")
+    res["second_purchase"] = pd.to_datetime(out["second_day"]).astype("datetime64[us]")
     res["days_to_second"] = out["days"].astype("Int64")
     res["days_observed"] = out["observed"].astype("int64")
     if by is not None:

@@ -246,7 +246,7 @@ def _read_path(path: str | Path, *, encoding: str | None, tz: str | None) -> ir.
     con = get_backend()
     if suffixes <= _PARQUET_SUFFIXES:
         with quiet():
-            table = con.read_parquet(text)
+            table = _known_time_types(con, con.read_parquet(text))
         return _parquet_zones(table, matches, tz)
     if suffixes <= _CSV_SUFFIXES:
         return _read_csv(matches, encoding=encoding, tz=tz)
@@ -254,6 +254,25 @@ def _read_path(path: str | Path, *, encoding: str | None, tz: str | None) -> ir.
         f"data path {text!r} has suffix {sorted(suffixes)}; cohortkit reads .csv and .parquet files. "
         "Convert the file, or load it yourself and pass a pandas DataFrame."
     )
+
+
+def _known_time_types(con, table: ir.Table) -> ir.Table:
+    """Cast time types Ibis does not know (DuckDB's TIMESTAMPTZ_NS, from pandas' ``datetime64[ns, tz]``)."""
+    odd = [
+        (name, dtype)
+        for name, dtype in table.schema().items()
+        if dtype.is_unknown() and "TIMESTAMP" in str(getattr(dtype, "raw_type", "")).upper()
+    ]
+    if not odd:
+        return table
+    casts = ", ".join(
+        f'CAST("{name}" AS {"TIMESTAMPTZ" if "TZ" in str(dtype.raw_type).upper() else "TIMESTAMP"}) AS "{name}"'
+        for name, dtype in odd
+    )
+    source = table.get_name()
+    view = f"{source}_times"
+    con.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * REPLACE ({casts}) FROM "{source}"')
+    return con.table(view)
 
 
 def _parquet_zones(table: ir.Table, files: list[str], tz: str | None) -> ir.Table:

@@ -76,7 +76,7 @@ def _rfm(tx, **kw):
 def _fit_clv(summary, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return ck.CLVModel("bgnbd", spend="gamma_gamma").fit(summary, **kw)
+        return ck.CLVModel("bgnbd", spend_model="gamma_gamma").fit(summary, **kw)
 
 
 def _ad_value(**kw):
@@ -168,7 +168,7 @@ def _rfm_refund_not_a_purchase(out):
 def _fit_warnings(summary):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = ck.CLVModel("bgnbd", spend="gamma_gamma").fit(summary)
+        model = ck.CLVModel("bgnbd", spend_model="gamma_gamma").fit(summary)
     return model, [w for w in caught if issubclass(w.category, ck.CohortkitWarning)]
 
 

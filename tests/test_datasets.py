@@ -39,7 +39,7 @@ def test_cdnow_sample_figures(cdnow, cdnow_sample):
     ids = set(cdnow_sample["customer_id"])
     master_rows = cdnow[cdnow["customer_id"].isin(ids)]
     assert len(master_rows) == len(cdnow_sample)
-    # the papers' calibration period: 1,882 repeat transactions... are counted in test_clv;
+    # the papers' calibration period: 1,882 repeat transactions... are counted in tests/clv/test_summary.py;
     # here the raw sample total is fixed
     assert round(cdnow_sample["amount"].sum(), 2) == 244_091.94
 
