@@ -374,26 +374,7 @@ def ad_metrics(
     ci = check_ci(ci)
     method = _check_method(method)
     by_cols = _by_list(by)
-    table_probe = None
-    present: list[str] | None = None
-
-    def _optional(arg_value: str | None, default: str) -> str | None:
-        nonlocal table_probe, present
-        if arg_value is None:
-            return None
-        if arg_value != default:
-            return arg_value
-        if present is None:
-            from .io import as_table
-
-            table_probe = as_table(campaigns, argument="campaigns")
-            present = list(table_probe.schema().names)
-        return arg_value if arg_value in present else None
-
-    conv = _optional(conversions_col, "conversions")
-    rev = _optional(revenue_col, "revenue")
-    # the DataFrame itself when there is one, so that prepare cleans just the columns it needs
-    data = campaigns if isinstance(campaigns, pd.DataFrame) or table_probe is None else table_probe
+    data, conv, rev = _optional_columns(campaigns, conversions_col, revenue_col)
     cols = [Column("by", b, f"__by{i}", "any", "the campaign name") for i, b in enumerate(by_cols)]
     cols += [
         Column("date_col", date_col, "date", "timestamp", "the day of each row"),
@@ -404,29 +385,66 @@ def ad_metrics(
         Column("revenue_col", rev, "revenue", "numeric", "the attributed revenue", missing="allow"),
     ]
     t = prepare(data, cols, what="campaigns")
-    measures = ["impressions", "clicks", "spend"] + (["conversions"] if conv else []) + (
-        ["revenue"] if rev else []
-    )
-    aggs: dict[str, Any] = {}
-    for m in measures:
-        aggs[m] = t[m].sum()
-        aggs[f"__min_{m}"] = t[m].min()
-        aggs[f"__nulls_{m}"] = t[m].isnull().sum()
-    if date_col is not None:
-        aggs["first_date"] = t["date"].min()
-        aggs["last_date"] = t["date"].max()
-    keys = [f"__by{i}" for i in range(len(by_cols))]
-    expr = t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs)
-    out = execute(expr)
-    arg_of = {
+    arguments = {
         "impressions": ("impressions_col", impressions_col),
         "clicks": ("clicks_col", clicks_col),
         "spend": ("spend_col", spend_col),
         "conversions": ("conversions_col", conv),
         "revenue": ("revenue_col", rev),
     }
+    measures = {m: arg for m, arg in arguments.items() if arg[1] is not None}
+    out = _campaign_sums(t, measures, by_cols, with_dates=date_col is not None)
+    notes = [
+        _ratio(out, "clicks", "impressions", "ctr", ci=ci, method=method),
+        _ratio(out, "spend", "clicks", "cpc"),
+    ]
+    if conv:
+        notes += [_ratio(out, "conversions", "clicks", "cvr", ci=ci, method=method),
+                  _ratio(out, "spend", "conversions", "cpa")]
+    if rev:
+        notes.append(_ratio(out, "revenue", "spend", "roas"))
+    out["note"] = pd.array(_join_notes(notes), dtype="str")
+    return out
+
+
+def _optional_columns(campaigns: Any, conversions_col: str | None, revenue_col: str | None):
+    """The data to prepare, and the conversions / revenue columns to use (a default name only if present)."""
+    probe = None
+    present: list[str] | None = None
+
+    def optional(arg_value: str | None, default: str) -> str | None:
+        nonlocal probe, present
+        if arg_value is None:
+            return None
+        if arg_value != default:
+            return arg_value
+        if present is None:
+            from .io import as_table
+
+            probe = as_table(campaigns, argument="campaigns")
+            present = list(probe.schema().names)
+        return arg_value if arg_value in present else None
+
+    conv = optional(conversions_col, "conversions")
+    rev = optional(revenue_col, "revenue")
+    # the DataFrame itself when there is one, so that prepare cleans just the columns it needs
+    data = campaigns if isinstance(campaigns, pd.DataFrame) or probe is None else probe
+    return data, conv, rev
+
+
+def _campaign_sums(t, measures: dict[str, tuple[str, str]], by_cols: list[str], *, with_dates: bool) -> pd.DataFrame:
+    """Sums per group (and first/last date), refusing missing and negative values of the measures."""
+    aggs: dict[str, Any] = {}
     for m in measures:
-        argument, name = arg_of[m]
+        aggs[m] = t[m].sum()
+        aggs[f"__min_{m}"] = t[m].min()
+        aggs[f"__nulls_{m}"] = t[m].isnull().sum()
+    if with_dates:
+        aggs["first_date"] = t["date"].min()
+        aggs["last_date"] = t["date"].max()
+    keys = [f"__by{i}" for i in range(len(by_cols))]
+    out = execute(t.group_by(keys).aggregate(**aggs) if keys else t.aggregate(**aggs))
+    for m, (argument, name) in measures.items():
         n_null = int(out[f"__nulls_{m}"].sum())
         if n_null:
             raise DataError(
@@ -446,33 +464,24 @@ def ad_metrics(
     for m in ("impressions", "clicks", "conversions"):
         if m in out and np.all(np.mod(out[m].to_numpy(dtype=float), 1) == 0):
             out[m] = out[m].astype("int64")
-
-    notes: list[np.ndarray] = []
-
-    def ratio(num: str, den: str, label: str, interval: bool) -> None:
-        x = out[num].to_numpy(dtype=float)
-        n = out[den].to_numpy(dtype=float)
-        zero = n == 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(zero, np.nan, x / np.where(zero, 1, n))
-        out[label] = value
-        note = np.where(zero, f"{label}: 0 {den}", "")
-        if interval:
-            _, lower, upper = rate_interval(x, n, ci, method)
-            out[f"{label}_lower"] = lower
-            out[f"{label}_upper"] = upper
-            note = np.where(~zero & (x > n), f"{label}: {num} exceed {den}, no interval", note)
-        notes.append(note)
-
-    ratio("clicks", "impressions", "ctr", True)
-    ratio("spend", "clicks", "cpc", False)
-    if conv:
-        ratio("conversions", "clicks", "cvr", True)
-        ratio("spend", "conversions", "cpa", False)
-    if rev:
-        ratio("revenue", "spend", "roas", False)
-    out["note"] = pd.array(_join_notes(notes), dtype="str")
     return out
+
+
+def _ratio(out: pd.DataFrame, num: str, den: str, label: str, *, ci: float | None = None,
+           method: str = "wilson") -> np.ndarray:
+    """``out[label] = num / den`` (NaN where den is 0), with an interval when ``ci``; returns the notes."""
+    x = out[num].to_numpy(dtype=float)
+    n = out[den].to_numpy(dtype=float)
+    zero = n == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[label] = np.where(zero, np.nan, x / np.where(zero, 1, n))
+    note = np.where(zero, f"{label}: 0 {den}", "")
+    if ci is not None:
+        _, lower, upper = rate_interval(x, n, ci, method)
+        out[f"{label}_lower"] = lower
+        out[f"{label}_upper"] = upper
+        note = np.where(~zero & (x > n), f"{label}: {num} exceed {den}, no interval", note)
+    return note
 
 
 # --- NPS ------------------------------------------------------------------------------------------
