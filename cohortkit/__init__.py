@@ -31,8 +31,8 @@ _LAZY: dict[str, str] = {
     "compare_rates": "metrics",
     "ad_metrics": "metrics",
     "nps": "metrics",
-    "funnel_from_counts": "funnel",
-    "funnel": "funnel",
+    "funnel_from_counts": "funnels",
+    "funnel": "funnels",
     # cohorts
     "cohort_table": "cohort",
     "cohort_matrix": "cohort",
@@ -64,7 +64,7 @@ _SUBMODULES = {
     "datasets",
     "simulate",
     "metrics",
-    "funnel",
+    "funnels",
     "cohort",
     "clv",
     "value",
@@ -98,5 +98,12 @@ def __dir__():
     return __all__
 
 
+# `cohortkit.funnel` is the function (above); the old module path `cohortkit.funnel` is a thin alias
+# module. Loading it here, once, and dropping the binding Python makes to it keeps a later
+# `import cohortkit.funnel` from replacing the function with the module (see cohortkit/funnel.py).
+importlib.import_module(".funnel", __name__)
+del globals()["funnel"]
+
+
 if TYPE_CHECKING:  # pragma: no cover - for static analysers only
-    from . import clv, cohort, datasets, funnel, metrics, plot, simulate, style, value  # noqa: F401
+    from . import clv, cohort, datasets, funnels, metrics, plot, simulate, style, value  # noqa: F401

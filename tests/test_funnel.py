@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cohortkit import DataError
-from cohortkit.funnel import funnel, funnel_from_counts
+from cohortkit.funnels import funnel, funnel_from_counts
 
 T0 = pd.Timestamp("2024-03-01")
 STEPS = ["view", "cart", "purchase"]
@@ -39,7 +39,7 @@ def log(rows, by=False):
 
 
 def reference(df, steps, window, order, by=None):
-    """Follows the rules in the cohortkit.funnel module docstring literally."""
+    """Follows the rules in the cohortkit.funnels module docstring literally."""
     n = len(steps)
     index = {s: i + 1 for i, s in enumerate(steps)}
     w = int(pd.Timedelta(window) // pd.Timedelta(microseconds=1))
@@ -428,3 +428,26 @@ def test_plot_funnel_by_group():
     assert widths == sorted(u for u in table["users"].tolist() if u > 0)
     assert "1 (100.0%)" in [t.get_text() for t in ax.texts]
     assert "2 (100.0%)" in [t.get_text() for t in ax.texts]
+
+
+# --- the name cohortkit.funnel is the function; the module path cohortkit.funnel is an alias -------
+
+
+def test_ck_funnel_is_the_plain_function_whatever_was_imported_first():
+    import subprocess
+    import sys
+
+    code = (
+        "import inspect, cohortkit as ck, cohortkit.funnel\n"
+        "from cohortkit.funnel import funnel, funnel_from_counts\n"
+        "import cohortkit.funnels as room\n"
+        "assert inspect.isfunction(ck.funnel) and ck.funnel is funnel is room.funnel\n"
+        "assert ck.funnel_from_counts is funnel_from_counts is room.funnel_from_counts\n"
+        "assert not callable(sys.modules['cohortkit.funnel'])\n"
+        "assert type(sys.modules['cohortkit.funnel']) is type(room)\n"
+        "print(ck.funnel_from_counts({'a': 2, 'b': 1})['users'].tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", "import sys\n" + code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[2, 1]"
