@@ -268,6 +268,40 @@ def reallocate(
     >>> r.attrs["value_before"], r.attrs["value_after"]
     (1600.0, 2500.0)
     """
+    keys, spend, rate = _plan_inputs(table, key=key, spend_col=spend_col, metric=metric)
+    beta = _check_beta(beta, keys, spend)
+    budget = _check_budget(float(spend.sum()) if budget is None else budget)
+    lo = _bounds(min_share, keys, "min_share") * budget
+    hi = _bounds(max_share, keys, "max_share") * budget
+    if plan is not None:
+        x = _planned_spend(plan, keys, spend, budget)
+        bound = np.full(len(x), "")
+    else:
+        x = _optimal_spend(rate, spend, beta, lo, hi, budget, keys)
+        tol = 1e-9 * max(budget, 1.0)
+        bound = np.where(np.abs(x - lo) <= tol, "min", np.where(np.abs(x - hi) <= tol, "max", ""))
+    before, after = _returns(rate, spend, beta, spend), _returns(rate, spend, beta, x)
+    total_now = spend.sum()
+    out = pd.DataFrame({
+        key: keys,
+        "spend": spend,
+        metric: rate,
+        "share": spend / total_now if total_now > 0 else np.nan,
+        "new_spend": x,
+        "new_share": x / budget if budget > 0 else np.nan,
+        "spend_change": x - spend,
+        "value": before,
+        "new_value": after,
+        "value_change": after - before,
+        "bound": bound,
+    })
+    out.attrs.update(budget=budget, beta=beta, metric=metric, value_before=float(before.sum()),
+                     value_after=float(after.sum()), value_change=float(after.sum() - before.sum()))
+    return out
+
+
+def _plan_inputs(table: pd.DataFrame, *, key: str, spend_col: str, metric: str):
+    """Campaign keys, current spend and value per unit of spend, refusing what cannot be planned."""
     _need(table, [key, spend_col, metric])
     if table[key].duplicated().any():
         dup = table.loc[table[key].duplicated(), key].iloc[0]
@@ -293,6 +327,10 @@ def reallocate(
         raise DataError(f"column {metric!r} (metric) is missing for {', '.join(repr(k) for k in bad)}; "
                         "the value of their spend is unknown. Drop those rows (e.g. campaigns without "
                         "customers or spend) before reallocating.")
+    return keys, spend, rate
+
+
+def _check_beta(beta: Any, keys: pd.Series, spend: np.ndarray) -> float:
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta <= 1:
         raise DataError(f"beta={beta!r} must be in (0, 1]: 1 for constant returns, e.g. 0.5 for "
                         "diminishing returns.")
@@ -301,71 +339,56 @@ def reallocate(
         k = keys[int(np.flatnonzero(spend <= 0)[0])]
         raise DataError(f"beta={beta} anchors each returns curve at the current spend, but {k!r} has "
                         "spend 0. Use beta=1 (constant returns) or drop that row.")
-    if budget is None:
-        budget = float(spend.sum())
+    return beta
+
+
+def _check_budget(budget: Any) -> float:
     if isinstance(budget, bool) or not isinstance(budget, (int, float, np.integer, np.floating)) \
             or not math.isfinite(float(budget)) or budget < 0:
         raise DataError(f"budget={budget!r} must be a finite amount >= 0.")
-    budget = float(budget)
+    return float(budget)
 
-    def value(x):
-        if beta == 1.0:
-            return rate * x
-        return rate * spend * (x / spend) ** beta
 
-    lo = _bounds(min_share, keys, "min_share") * budget
-    hi = _bounds(max_share, keys, "max_share") * budget
-    if plan is not None:
-        if not isinstance(plan, Mapping):
-            raise DataError("plan must be a dict of campaign -> new spend.")
-        unknown = [k for k in plan if k not in set(keys)]
-        if unknown:
-            raise DataError(f"plan names {unknown[0]!r}, which is not a row of table; rows are {list(keys)}.")
-        x = spend.copy()
-        for i, k in enumerate(keys):
-            if k in plan:
-                v = plan[k]
-                if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                        or not math.isfinite(float(v)) or v < 0:
-                    raise DataError(f"plan[{k!r}] must be a spend >= 0, got {v!r}.")
-                x[i] = float(v)
-        total = float(x.sum())
-        if not math.isclose(total, budget, rel_tol=1e-9, abs_tol=1e-9):
-            raise DataError(f"plan spends {total:g} in total but budget is {budget:g}; pass budget={total:g} "
-                            "or change the plan so it adds up.")
-    else:
-        if (lo > hi).any():
-            k = keys[int(np.flatnonzero(lo > hi)[0])]
-            raise DataError(f"min_share is above max_share for {k!r}; make min_share <= max_share.")
-        if lo.sum() > budget * (1 + 1e-12):
-            raise DataError(f"min_share adds up to {lo.sum() / budget if budget else np.inf:.4g} of the budget; "
-                            "the minimum shares must add up to at most 1.")
-        if hi.sum() < budget * (1 - 1e-12):
-            raise DataError(f"max_share adds up to {hi.sum() / budget if budget else 0:.4g} of the budget; the "
-                            "maximum shares must add up to at least 1 so the whole budget can be spent.")
-        if beta == 1.0:
-            x = _solve_linear(rate, lo, hi, budget)
-        else:
-            x = _solve_power(rate * spend ** (1 - beta), beta, lo, hi, budget)
-    before, after = value(spend), value(x)
-    tol = 1e-9 * max(budget, 1.0)
-    bound = np.where(np.abs(x - lo) <= tol, "min", np.where(np.abs(x - hi) <= tol, "max", ""))
-    if plan is not None:
-        bound = np.full(len(x), "")
-    total_now = spend.sum()
-    out = pd.DataFrame({
-        key: keys,
-        "spend": spend,
-        metric: rate,
-        "share": spend / total_now if total_now > 0 else np.nan,
-        "new_spend": x,
-        "new_share": x / budget if budget > 0 else np.nan,
-        "spend_change": x - spend,
-        "value": before,
-        "new_value": after,
-        "value_change": after - before,
-        "bound": bound,
-    })
-    out.attrs.update(budget=budget, beta=beta, metric=metric, value_before=float(before.sum()),
-                     value_after=float(after.sum()), value_change=float(after.sum() - before.sum()))
-    return out
+def _returns(rate: np.ndarray, spend: np.ndarray, beta: float, x: np.ndarray) -> np.ndarray:
+    """Value of spending ``x``: constant returns (beta 1) or a power curve through the current spend."""
+    if beta == 1.0:
+        return rate * x
+    return rate * spend * (x / spend) ** beta
+
+
+def _planned_spend(plan: Any, keys: pd.Series, spend: np.ndarray, budget: float) -> np.ndarray:
+    """The user's plan (campaign -> new spend; others unchanged), checked to add up to the budget."""
+    if not isinstance(plan, Mapping):
+        raise DataError("plan must be a dict of campaign -> new spend.")
+    unknown = [k for k in plan if k not in set(keys)]
+    if unknown:
+        raise DataError(f"plan names {unknown[0]!r}, which is not a row of table; rows are {list(keys)}.")
+    x = spend.copy()
+    for i, k in enumerate(keys):
+        if k in plan:
+            v = plan[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(float(v)) or v < 0:
+                raise DataError(f"plan[{k!r}] must be a spend >= 0, got {v!r}.")
+            x[i] = float(v)
+    total = float(x.sum())
+    if not math.isclose(total, budget, rel_tol=1e-9, abs_tol=1e-9):
+        raise DataError(f"plan spends {total:g} in total but budget is {budget:g}; pass budget={total:g} "
+                        "or change the plan so it adds up.")
+    return x
+
+
+def _optimal_spend(rate, spend, beta: float, lo, hi, budget: float, keys: pd.Series) -> np.ndarray:
+    """The spend that maximises total value within the share bounds (exact for both returns models)."""
+    if (lo > hi).any():
+        k = keys[int(np.flatnonzero(lo > hi)[0])]
+        raise DataError(f"min_share is above max_share for {k!r}; make min_share <= max_share.")
+    if lo.sum() > budget * (1 + 1e-12):
+        raise DataError(f"min_share adds up to {lo.sum() / budget if budget else np.inf:.4g} of the budget; "
+                        "the minimum shares must add up to at most 1.")
+    if hi.sum() < budget * (1 - 1e-12):
+        raise DataError(f"max_share adds up to {hi.sum() / budget if budget else 0:.4g} of the budget; the "
+                        "maximum shares must add up to at least 1 so the whole budget can be spent.")
+    if beta == 1.0:
+        return _solve_linear(rate, lo, hi, budget)
+    return _solve_power(rate * spend ** (1 - beta), beta, lo, hi, budget)
