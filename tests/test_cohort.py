@@ -7,7 +7,6 @@ period indices and the Ibis expression in ``cohortkit.cohort``.
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
@@ -18,12 +17,9 @@ from hypothesis import strategies as st
 from cohortkit import DataError
 from cohortkit.cohort import cohort_matrix, cohort_table, days_to_second_purchase, repeat_rate
 from cohortkit.plot import ltv_curves, retention_curves, retention_heatmap
+from helpers import exact
 
 FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 # --- the independent reference ------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import ibis
 import pandas as pd
@@ -12,6 +11,7 @@ from cohortkit import DataError
 from cohortkit._args import parse_duration
 from cohortkit._engine import execute, get_backend
 from cohortkit.io import Column, as_table, literal_timestamp, prepare
+from helpers import exact
 
 TX = pd.DataFrame(
     {
@@ -28,10 +28,6 @@ def tx_columns(customer="customer_id", date="date", amount="amount"):
         Column("date_col", date, "date", "timestamp", "the purchase date"),
         Column("amount_col", amount, "amount", "numeric", "the purchase amount"),
     ]
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 # --- inputs of every accepted kind give the same result ------------------------------------

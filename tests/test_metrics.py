@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
@@ -17,10 +16,7 @@ from statsmodels.stats.proportion import (
 
 from cohortkit import DataError
 from cohortkit.metrics import ad_metrics, compare_rates, nps, rate
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 counts = st.integers(1, 10_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))

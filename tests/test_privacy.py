@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import nbformat
 import pandas as pd
@@ -12,10 +11,7 @@ from cohortkit import DataError
 from cohortkit._report import ReportError, build_report, find_personal_data, main
 from cohortkit.datasets import load_cdnow
 from cohortkit.privacy import pseudonymize
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 def test_pseudonymize_is_stable_and_keyed():

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import exact
 import cohortkit as ck
 from cohortkit import DataError
 from cohortkit.value import rank_shift, value_curve
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 # --- a tiny hand-made world ---------------------------------------------------------------------

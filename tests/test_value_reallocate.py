@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import re
 
 import numpy as np
 import pandas as pd
@@ -12,10 +11,7 @@ from hypothesis import given, strategies as st
 
 from cohortkit import DataError
 from cohortkit.value import rank_shift, reallocate
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 # --- rank shift ------------------------------------------------------------------------------------
