@@ -214,6 +214,19 @@ def _bgnbd_core(rng: np.random.Generator, T, r, alpha, a, b):
     return lam, p, J, X, owner, times, lifetime, dead
 
 
+def _first_purchases_in_front(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Room for each customer's first purchase in front of its ``X`` repeat purchases.
+
+    Returns the customer index of every purchase (int64, customer by customer) and a mask of the
+    repeat purchases, in which the repeat purchase times of :func:`_bgnbd_core` go in order.
+    """
+    counts = X + 1
+    owner = np.repeat(np.arange(X.shape[0], dtype="int64"), counts)
+    is_repeat = np.ones(owner.shape[0], dtype=bool)
+    is_repeat[np.cumsum(counts) - counts] = False
+    return owner, is_repeat
+
+
 def _gamma_gamma(rng: np.random.Generator, owner, n, spend_p, spend_q, spend_gamma):
     """Gamma-Gamma spend: nu ~ Gamma(q, rate gamma) per customer, each amount ~ Gamma(p, rate nu)."""
     nu = rng.gamma(spend_q, 1.0 / np.asarray(spend_gamma, dtype="float64"), size=n)
@@ -298,12 +311,7 @@ def bgnbd(n, *, r, alpha, a, b, T, gamma_gamma=None, seed=None) -> Population:
     >>> bool((pop.transactions["t"] < 365.0).all())
     True
     """
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        raise DataError(f"n must be a whole number of customers, got {n!r}.") from None
-    if n < 1:
-        raise DataError(f"n must be at least 1, got {n}.")
+    n = _whole_number(n, "n", " of customers")
     for name, value in (("r", r), ("alpha", alpha), ("a", a), ("b", b)):
         if not (np.isscalar(value) and np.isfinite(value) and value > 0):
             raise DataError(f"{name} must be a finite number > 0, got {value!r}.")
@@ -320,14 +328,9 @@ def bgnbd(n, *, r, alpha, a, b, T, gamma_gamma=None, seed=None) -> Population:
             raise DataError(f"gamma_gamma must be a tuple (p, q, gamma) of numbers > 0, got {gamma_gamma!r}.")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     lam, p, J, X, owner, times, lifetime, dead = _bgnbd_core(rng, T_arr, r, alpha, a, b)
-    # insert the first purchase (t = 0) of every customer in front of its repeat purchases
-    counts = X + 1
-    cust = np.repeat(np.arange(n, dtype="int64"), counts)
-    t = np.zeros(int(counts.sum()))
-    first_pos = np.cumsum(counts) - counts
-    repeat_mask = np.ones(t.shape[0], dtype=bool)
-    repeat_mask[first_pos] = False
-    t[repeat_mask] = times
+    cust, is_repeat = _first_purchases_in_front(X)
+    t = np.zeros(cust.shape[0])  # the first purchase at t = 0
+    t[is_repeat] = times
     transactions = pd.DataFrame({"customer_id": cust, "t": t})
     customers = pd.DataFrame(
         {
@@ -648,11 +651,6 @@ def read_shop(path) -> Shop:
     )
 
 
-def _lognormal1(rng, sigma, size):
-    """Multiplicative noise with mean 1."""
-    return rng.lognormal(-0.5 * sigma**2, sigma, size)
-
-
 def shop(
     n_customers: int = 20_000,
     start: str = "2023-01-01",
@@ -711,12 +709,50 @@ def shop(
     0     C000001  coupon_affiliate  affiliate 2024-01-01 02:21:39
     1     C000002  clickbait_banner    display 2024-01-01 03:20:18
     """
+    n_customers = _whole_number(n_customers, "n_customers")
+    days = _day_range(start, end)
+    spec = _check_campaigns(default_campaigns() if campaigns is None else campaigns)
+    # one generator per step (campaigns, sessions, purchases, NPS): each step's draws stay the same
+    # whatever the others draw
+    rng_days, rng_sessions, rng_buy, rng_nps = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
+    )
+    obs_end = int(_epoch_seconds(days)[-1]) + SECONDS_PER_DAY  # exclusive: midnight after `end`
+    traffic = _daily_traffic(rng_days, spec, days, n_customers)  # 1. campaigns
+    sessions = _sessions(rng_sessions, spec, days, traffic)  # 2. sessions and events
+    buyers = _buyers(sessions)  # 3. customers and purchases
+    latent, purchases = _purchases(rng_buy, spec, buyers, obs_end)
+    params = {
+        "n_customers": n_customers,
+        "start": str(days[0].date()),
+        "end": str(days[-1].date()),
+        "seed": seed if isinstance(seed, int) else str(seed),
+        "default_campaigns": campaigns is None,
+    }
+    return Shop(
+        campaigns=_campaign_table(spec, days, traffic, sessions, buyers, purchases),
+        customers=_customer_table(spec, buyers),
+        transactions=_transaction_table(buyers, purchases),
+        events=_event_log(spec, sessions, buyers),
+        nps=_nps_table(rng_nps, spec, buyers, latent, obs_end),
+        truth=ShopTruth(campaigns=_truth_campaigns(spec), customers=_truth_customers(spec, buyers, latent)),
+        params=params,
+    )
+
+
+def _whole_number(value, name: str, what: str = "") -> int:
+    """``value`` as an int of at least 1 (``name`` and ``what`` go into the error message)."""
     try:
-        n_customers = int(n_customers)
+        number = int(value)
     except (TypeError, ValueError):
-        raise DataError(f"n_customers must be a whole number, got {n_customers!r}.") from None
-    if n_customers < 1:
-        raise DataError(f"n_customers must be at least 1, got {n_customers}.")
+        raise DataError(f"{name} must be a whole number{what}, got {value!r}.") from None
+    if number < 1:
+        raise DataError(f"{name} must be at least 1, got {number}.")
+    return number
+
+
+def _day_range(start, end) -> pd.DatetimeIndex:
+    """Every day from ``start`` to ``end``, both included."""
     try:
         start_day = pd.Timestamp(start).normalize()
         end_day = pd.Timestamp(end).normalize()
@@ -724,207 +760,328 @@ def shop(
         raise DataError(f"start and end must be dates like '2023-01-01', got {start!r} and {end!r}.") from None
     if end_day < start_day:
         raise DataError(f"end ({end_day.date()}) is before start ({start_day.date()}). Swap them.")
-    spec = _check_campaigns(default_campaigns() if campaigns is None else campaigns)
-    rng_days, rng_sessions, rng_buy, rng_nps = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
-    )
-    days = pd.date_range(start_day, end_day, freq="D")
-    n_days, n_camp = len(days), len(spec)
+    return pd.date_range(start_day, end_day, freq="D")
 
-    # 1. daily campaign statistics --------------------------------------------------------------
+
+def _epoch_seconds(days: pd.DatetimeIndex) -> np.ndarray:
+    """The midnight that starts each day, in seconds since the epoch."""
+    return days.to_numpy().astype("datetime64[s]").astype("int64")
+
+
+# --- 1. daily campaign statistics ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Traffic:
+    """Daily campaign statistics: arrays of shape (campaigns, days)."""
+
+    impressions: np.ndarray
+    clicks: np.ndarray
+    conversions: np.ndarray
+    spend: np.ndarray
+
+
+def _daily_weights(rng: np.random.Generator, spec: pd.DataFrame, days: pd.DatetimeIndex) -> np.ndarray:
+    """Each campaign's share of its traffic per day: weekday pattern × December peak × noise."""
     weekday = days.day_of_week.to_numpy()
     doy = days.day_of_year.to_numpy()
     season = 1.0 + 0.12 * np.cos(2 * np.pi * (doy - 355) / 365.25)
-    weights = np.empty((n_camp, n_days))
+    weights = np.empty((len(spec), len(days)))
     for i, channel in enumerate(spec["channel"]):
         pattern = np.asarray(_WEEKDAY.get(channel, _WEEKDAY_DEFAULT))
-        weights[i] = (pattern / pattern.mean())[weekday] * season * _lognormal1(rng_days, 0.15, n_days)
-    weights /= weights.sum(axis=1, keepdims=True)
+        weights[i] = (pattern / pattern.mean())[weekday] * season * _lognormal1(rng, 0.15, len(days))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def _daily_traffic(rng: np.random.Generator, spec: pd.DataFrame, days: pd.DatetimeIndex, n_customers: int) -> _Traffic:
+    """Impressions, clicks, first purchases and spend per campaign and day."""
+    weights = _daily_weights(rng, spec, days)
+    shape = weights.shape
     ctr = spec["ctr"].to_numpy()[:, None]
     cvr = spec["cvr"].to_numpy()[:, None]
     expected_conv = spec["share"].to_numpy()[:, None] * n_customers * weights
-    impressions = rng_days.poisson(expected_conv / (ctr * cvr))
-    day_ctr = np.minimum(ctr * _lognormal1(rng_days, 0.10, (n_camp, n_days)), 1.0)
-    clicks = rng_days.binomial(impressions, day_ctr)
-    day_cvr = np.minimum(cvr * _lognormal1(rng_days, 0.10, (n_camp, n_days)), 1.0)
-    conversions = rng_days.binomial(clicks, day_cvr)
+    impressions = rng.poisson(expected_conv / (ctr * cvr))
+    day_ctr = np.minimum(ctr * _lognormal1(rng, 0.10, shape), 1.0)
+    clicks = rng.binomial(impressions, day_ctr)
+    day_cvr = np.minimum(cvr * _lognormal1(rng, 0.10, shape), 1.0)
+    conversions = rng.binomial(clicks, day_cvr)
     cpc = spec["cpc"].to_numpy()[:, None]
-    spend = np.round(clicks * cpc * _lognormal1(rng_days, 0.08, (n_camp, n_days)))
+    spend = np.round(clicks * cpc * _lognormal1(rng, 0.08, shape))
+    return _Traffic(impressions=impressions, clicks=clicks, conversions=conversions, spend=spend)
 
-    # 2. sessions: one per click, converting ones first within each (campaign, day) cell ---------
-    cell_camp = np.repeat(np.arange(n_camp), n_days)
-    cell_day = np.tile(np.arange(n_days), n_camp)
-    n_click = clicks.ravel()
-    n_conv = conversions.ravel()
+
+def _lognormal1(rng, sigma, size):
+    """Multiplicative noise with mean 1."""
+    return rng.lognormal(-0.5 * sigma**2, sigma, size)
+
+
+# --- 2. sessions: one per click -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sessions:
+    """One session per click: its campaign and day (indices), whether it converts, how many funnel
+    steps it reaches (``depth``), each step's offset in seconds, and its start (epoch seconds)."""
+
+    camp: np.ndarray
+    day: np.ndarray
+    converts: np.ndarray
+    depth: np.ndarray
+    offsets: np.ndarray
+    duration: np.ndarray
+    start: np.ndarray
+
+
+def _sessions(rng: np.random.Generator, spec: pd.DataFrame, days: pd.DatetimeIndex, traffic: _Traffic) -> _Sessions:
+    """The sessions of every (campaign, day) cell, converting ones first within each cell."""
+    n_camp, n_days = traffic.clicks.shape
+    n_click = traffic.clicks.ravel()
     s_cell = np.repeat(np.arange(n_camp * n_days), n_click)
-    n_sessions = s_cell.shape[0]
-    rank_in_cell = np.arange(n_sessions) - np.repeat(np.cumsum(n_click) - n_click, n_click)
-    converts = rank_in_cell < n_conv[s_cell]
-    s_camp = cell_camp[s_cell]
-    s_day = cell_day[s_cell]
-    # funnel depth: 5 steps for buyers; visitors stop after view / cart / checkout coins
-    coins = rng_sessions.random((n_sessions, 3))
-    rates = spec[["view_rate", "cart_rate", "checkout_rate"]].to_numpy()[s_camp]
+    rank_in_cell = np.arange(s_cell.shape[0]) - np.repeat(np.cumsum(n_click) - n_click, n_click)
+    converts = rank_in_cell < traffic.conversions.ravel()[s_cell]
+    camp, day = np.divmod(s_cell, n_days)  # cells run campaign by campaign, day by day
+    depth = _funnel_depth(rng, spec, camp, converts)
+    offsets = _step_offsets(rng, s_cell.shape[0])
+    duration = offsets[np.arange(s_cell.shape[0]), depth - 1]
+    start = _epoch_seconds(days)[day] + _second_of_day(rng, duration)
+    return _Sessions(camp=camp, day=day, converts=converts, depth=depth, offsets=offsets, duration=duration,
+                     start=start)
+
+
+def _funnel_depth(rng: np.random.Generator, spec: pd.DataFrame, camp: np.ndarray, converts: np.ndarray) -> np.ndarray:
+    """Funnel steps reached: 5 for buyers; visitors stop after view / cart / checkout coins."""
+    coins = rng.random((camp.shape[0], 3))
+    rates = spec[["view_rate", "cart_rate", "checkout_rate"]].to_numpy()[camp]
     reached = coins < rates
     depth = 1 + reached[:, 0] + (reached[:, 0] & reached[:, 1]) + (reached[:, 0] & reached[:, 1] & reached[:, 2])
-    depth = np.where(converts, 5, depth).astype("int64")
-    gaps = np.ceil(_STEP_GAP_MEDIAN * np.exp(0.8 * rng_sessions.standard_normal((n_sessions, 4))))
+    return np.where(converts, 5, depth).astype("int64")
+
+
+def _step_offsets(rng: np.random.Generator, n_sessions: int) -> np.ndarray:
+    """Seconds from the session start to each of the 5 funnel steps (lognormal gaps, at most an hour)."""
+    gaps = np.ceil(_STEP_GAP_MEDIAN * np.exp(0.8 * rng.standard_normal((n_sessions, 4))))
     gaps = np.minimum(gaps, 3600.0)  # at most an hour between two steps
     offsets = np.zeros((n_sessions, 5), dtype="int64")
     offsets[:, 1:] = np.cumsum(gaps, axis=1).astype("int64")
-    duration = offsets[np.arange(n_sessions), depth - 1]
-    hour = rng_sessions.choice(24, size=n_sessions, p=_HOURLY / _HOURLY.sum())
-    second_of_day = hour * 3600 + rng_sessions.integers(0, 3600, size=n_sessions)
-    second_of_day = np.minimum(second_of_day, SECONDS_PER_DAY - 1 - duration)  # keep the session in its day
-    day0 = days.to_numpy().astype("datetime64[s]").astype("int64")
-    session_start = day0[s_day] + second_of_day  # epoch seconds
+    return offsets
 
-    # 3. customers (ids in order of first purchase) and visitors (in order of session start) -----
-    buy_sessions = np.flatnonzero(converts)
-    buy_time = session_start[buy_sessions] + duration[buy_sessions]
+
+def _second_of_day(rng: np.random.Generator, duration: np.ndarray) -> np.ndarray:
+    """When each session starts within its day: hourly traffic pattern, the session kept in its day."""
+    n_sessions = duration.shape[0]
+    hour = rng.choice(24, size=n_sessions, p=_HOURLY / _HOURLY.sum())
+    second_of_day = hour * 3600 + rng.integers(0, 3600, size=n_sessions)
+    return np.minimum(second_of_day, SECONDS_PER_DAY - 1 - duration)  # keep the session in its day
+
+
+# --- 3. customers (ids in order of first purchase) and visitors ---------------------------------
+
+
+@dataclass(frozen=True)
+class _Buyers:
+    """The converting sessions in order of first purchase: the session, the purchase time (epoch
+    seconds), the customer id and campaign index; and the user id of every session."""
+
+    sessions: np.ndarray
+    time: np.ndarray
+    ids: np.ndarray
+    camp: np.ndarray
+    user_of_session: np.ndarray
+
+
+def _buyers(sessions: _Sessions) -> _Buyers:
+    """Customer ids ``C…`` in order of first purchase, visitor ids ``V…`` in order of session start."""
+    buy_sessions = np.flatnonzero(sessions.converts)
+    buy_time = sessions.start[buy_sessions] + sessions.duration[buy_sessions]
     order = np.lexsort((buy_sessions, buy_time))
     buy_sessions, buy_time = buy_sessions[order], buy_time[order]
     n_cust = buy_sessions.shape[0]
-    width = max(6, len(str(n_cust)))
-    customer_ids = _ids("C", n_cust, width)
-    visit_sessions = np.flatnonzero(~converts)
-    visit_sessions = visit_sessions[np.lexsort((visit_sessions, session_start[visit_sessions]))]
+    customer_ids = _ids("C", n_cust, max(6, len(str(n_cust))))
+    visit_sessions = np.flatnonzero(~sessions.converts)
+    visit_sessions = visit_sessions[np.lexsort((visit_sessions, sessions.start[visit_sessions]))]
     visitor_ids = _ids("V", visit_sessions.shape[0], max(7, len(str(visit_sessions.shape[0]))))
-    user_of_session = np.empty(n_sessions, dtype=object)
+    user_of_session = np.empty(sessions.converts.shape[0], dtype=object)
     user_of_session[buy_sessions] = customer_ids
     user_of_session[visit_sessions] = visitor_ids
-    cust_camp = s_camp[buy_sessions]
-    camp_names = spec["campaign"].to_numpy(dtype=object)
-    chan_names = spec["channel"].to_numpy(dtype=object)
-    customers = pd.DataFrame(
+    return _Buyers(sessions=buy_sessions, time=buy_time, ids=customer_ids, camp=sessions.camp[buy_sessions],
+                   user_of_session=user_of_session)
+
+
+def _customer_table(spec: pd.DataFrame, buyers: _Buyers) -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "customer_id": pd.array(customer_ids, dtype="str"),
-            "campaign": pd.array(camp_names[cust_camp], dtype="str"),
-            "channel": pd.array(chan_names[cust_camp], dtype="str"),
-            "acquired_at": _to_datetime(buy_time),
+            "customer_id": _text(buyers.ids),
+            "campaign": _text(_names(spec, "campaign")[buyers.camp]),
+            "channel": _text(_names(spec, "channel")[buyers.camp]),
+            "acquired_at": _to_datetime(buyers.time),
         }
     )
 
-    # events, sorted by time, then user, then funnel step
-    ev_session = np.repeat(np.arange(n_sessions), depth)
-    ev_step = np.arange(ev_session.shape[0]) - np.repeat(np.cumsum(depth) - depth, depth)
-    ev_time = session_start[ev_session] + offsets[ev_session, ev_step]
-    ev_user = user_of_session[ev_session]
+
+def _event_log(spec: pd.DataFrame, sessions: _Sessions, buyers: _Buyers) -> pd.DataFrame:
+    """One row per funnel step reached, sorted by time, then user, then funnel step."""
+    ev_session = np.repeat(np.arange(sessions.depth.shape[0]), sessions.depth)
+    ev_step = np.arange(ev_session.shape[0]) - np.repeat(np.cumsum(sessions.depth) - sessions.depth, sessions.depth)
+    ev_time = sessions.start[ev_session] + sessions.offsets[ev_session, ev_step]
+    ev_user = buyers.user_of_session[ev_session]
     ev_order = np.lexsort((ev_step, ev_user.astype(str), ev_time))
-    events = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "user_id": pd.array(ev_user[ev_order], dtype="str"),
+            "user_id": _text(ev_user[ev_order]),
             "timestamp": _to_datetime(ev_time[ev_order]),
-            "event": pd.array(np.asarray(FUNNEL_STEPS, dtype=object)[ev_step[ev_order]], dtype="str"),
-            "campaign": pd.array(camp_names[s_camp[ev_session[ev_order]]], dtype="str"),
+            "event": _text(np.asarray(FUNNEL_STEPS, dtype=object)[ev_step[ev_order]]),
+            "campaign": _text(_names(spec, "campaign")[sessions.camp[ev_session[ev_order]]]),
         }
     )
 
-    # 4. purchases: BG/NBD + Gamma-Gamma with the customer's campaign parameters -----------------
-    obs_end = int(day0[-1]) + SECONDS_PER_DAY  # exclusive: midnight after `end`
-    T_seconds = obs_end - buy_time
-    T_days = T_seconds / SECONDS_PER_DAY
-    par = {k: spec[k].to_numpy()[cust_camp] for k in ("r", "alpha", "a", "b", "spend_p", "spend_q", "spend_gamma")}
-    lam, p, J, X, owner, times, lifetime, dead = _bgnbd_core(rng_buy, T_days, par["r"], par["alpha"], par["a"], par["b"])
-    repeat_offset = np.maximum(np.floor(times * SECONDS_PER_DAY).astype("int64"), 1)
-    counts = X + 1
-    tx_cust = np.repeat(np.arange(n_cust), counts)
-    tx_time = np.repeat(buy_time, counts)
-    first_pos = np.cumsum(counts) - counts
-    is_repeat = np.ones(tx_time.shape[0], dtype=bool)
-    is_repeat[first_pos] = False
-    tx_time[is_repeat] += repeat_offset
-    nu, amounts = _gamma_gamma(rng_buy, tx_cust, n_cust, par["spend_p"], par["spend_q"], par["spend_gamma"])
+
+# --- 4. purchases: BG/NBD + Gamma-Gamma with the customer's campaign parameters -----------------
+
+
+@dataclass(frozen=True)
+class _Latent:
+    """Each customer's latent truth (see :class:`ShopTruth`), unrounded."""
+
+    purchase_rate: np.ndarray
+    dropout_prob: np.ndarray
+    repeats_until_dropout: np.ndarray
+    lifetime_days: np.ndarray
+    alive_at_end: np.ndarray
+    spend_rate: np.ndarray
+    mean_spend: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Purchases:
+    """Every purchase: customer index, time (epoch seconds), amount (yen), whether it is the first."""
+
+    customer: np.ndarray
+    time: np.ndarray
+    amount: np.ndarray
+    first: np.ndarray
+
+
+def _purchases(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, obs_end: int) -> tuple[_Latent, _Purchases]:
+    """First purchases at acquisition, repeat purchases until ``obs_end`` (epoch seconds, exclusive)."""
+    n_cust = buyers.ids.shape[0]
+    T_days = (obs_end - buyers.time) / SECONDS_PER_DAY
+    par = {k: spec[k].to_numpy()[buyers.camp] for k in ("r", "alpha", "a", "b", "spend_p", "spend_q", "spend_gamma")}
+    lam, p, J, X, _, times, lifetime, dead = _bgnbd_core(rng, T_days, par["r"], par["alpha"], par["a"], par["b"])
+    tx_cust, is_repeat = _first_purchases_in_front(X)
+    tx_time = buyers.time[tx_cust]
+    tx_time[is_repeat] += np.maximum(np.floor(times * SECONDS_PER_DAY).astype("int64"), 1)
+    nu, amounts = _gamma_gamma(rng, tx_cust, n_cust, par["spend_p"], par["spend_q"], par["spend_gamma"])
     amounts = np.maximum(np.round(amounts), 1.0)  # whole yen, at least 1
     # a repeat rounded onto the observation end (only possible within its last second) is dropped
     keep = tx_time < obs_end
-    tx_cust, tx_time, amounts, tx_first = tx_cust[keep], tx_time[keep], amounts[keep], ~is_repeat[keep]
-    transactions = pd.DataFrame(
+    latent = _Latent(purchase_rate=lam, dropout_prob=p, repeats_until_dropout=J, lifetime_days=lifetime,
+                     alive_at_end=~dead, spend_rate=nu, mean_spend=par["spend_p"] / nu)
+    return latent, _Purchases(customer=tx_cust[keep], time=tx_time[keep], amount=amounts[keep], first=~is_repeat[keep])
+
+
+def _transaction_table(buyers: _Buyers, purchases: _Purchases) -> pd.DataFrame:
+    return pd.DataFrame(
         {
-            "customer_id": pd.array(customer_ids[tx_cust], dtype="str"),
-            "date": _to_datetime(tx_time),
-            "amount": amounts,
+            "customer_id": _text(buyers.ids[purchases.customer]),
+            "date": _to_datetime(purchases.time),
+            "amount": purchases.amount,
         }
     )
-    first_amount = amounts[tx_first]
 
-    cell_of_cust = cust_camp * n_days + s_day[buy_sessions]
-    revenue = np.bincount(cell_of_cust, weights=first_amount, minlength=n_camp * n_days)
-    campaigns_table = pd.DataFrame(
+
+def _campaign_table(spec: pd.DataFrame, days: pd.DatetimeIndex, traffic: _Traffic, sessions: _Sessions,
+                    buyers: _Buyers, purchases: _Purchases) -> pd.DataFrame:
+    """The daily campaign report, its revenue the first purchases of the day's new customers."""
+    n_camp, n_days = traffic.clicks.shape
+    cell_camp = np.repeat(np.arange(n_camp), n_days)
+    cell_of_cust = buyers.camp * n_days + sessions.day[buyers.sessions]
+    revenue = np.bincount(cell_of_cust, weights=purchases.amount[purchases.first], minlength=n_camp * n_days)
+    table = pd.DataFrame(
         {
             "date": np.tile(days.to_numpy().astype("datetime64[ns]"), n_camp),
-            "campaign": pd.array(camp_names[cell_camp], dtype="str"),
-            "channel": pd.array(chan_names[cell_camp], dtype="str"),
-            "impressions": impressions.ravel().astype("int64"),
-            "clicks": clicks.ravel().astype("int64"),
-            "spend": spend.ravel().astype("float64"),
-            "conversions": conversions.ravel().astype("int64"),
+            "campaign": _text(_names(spec, "campaign")[cell_camp]),
+            "channel": _text(_names(spec, "channel")[cell_camp]),
+            "impressions": traffic.impressions.ravel().astype("int64"),
+            "clicks": traffic.clicks.ravel().astype("int64"),
+            "spend": traffic.spend.ravel().astype("float64"),
+            "conversions": traffic.conversions.ravel().astype("int64"),
             "revenue": revenue.astype("float64"),
         }
     )
-    campaigns_table = campaigns_table.sort_values(["date", "campaign"], kind="stable").reset_index(drop=True)
+    return table.sort_values(["date", "campaign"], kind="stable").reset_index(drop=True)
 
-    # 5. NPS -------------------------------------------------------------------------------------
-    answers = rng_nps.random(n_cust) < spec["nps_response"].to_numpy()[cust_camp]
-    delay = rng_nps.integers(7 * SECONDS_PER_DAY, 56 * SECONDS_PER_DAY, size=n_cust)
-    answered = buy_time + delay
+
+# --- 5. NPS -------------------------------------------------------------------------------------
+
+
+def _nps_table(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, latent: _Latent, obs_end: int) -> pd.DataFrame:
+    """Survey answers 1–8 weeks after the first purchase, scored by loyalty (see :func:`shop`)."""
+    n_cust = buyers.ids.shape[0]
+    answers = rng.random(n_cust) < spec["nps_response"].to_numpy()[buyers.camp]
+    answered = buyers.time + rng.integers(7 * SECONDS_PER_DAY, 56 * SECONDS_PER_DAY, size=n_cust)
+    p = latent.dropout_prob
     logit_p = np.log(p) - np.log1p(-np.minimum(p, 1 - 1e-12))
-    camp_logit = np.log(spec["a"].to_numpy() / spec["b"].to_numpy())[cust_camp]  # logit of the typical p
-    loyalty = spec["nps_location"].to_numpy()[cust_camp] - 0.6 * (logit_p - camp_logit)
-    pi = 1.0 / (1.0 + np.exp(-(loyalty + 0.5 * rng_nps.standard_normal(n_cust))))
-    score = rng_nps.binomial(10, pi)
+    camp_logit = np.log(spec["a"].to_numpy() / spec["b"].to_numpy())[buyers.camp]  # logit of the typical p
+    loyalty = spec["nps_location"].to_numpy()[buyers.camp] - 0.6 * (logit_p - camp_logit)
+    pi = 1.0 / (1.0 + np.exp(-(loyalty + 0.5 * rng.standard_normal(n_cust))))
+    score = rng.binomial(10, pi)
     sel = np.flatnonzero(answers & (answered < obs_end))
     sel = sel[np.argsort(answered[sel], kind="stable")]
-    nps_table = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "customer_id": pd.array(customer_ids[sel], dtype="str"),
+            "customer_id": _text(buyers.ids[sel]),
             "answered_at": _to_datetime(answered[sel]),
             "score": score[sel].astype("int64"),
         }
     )
 
-    # 6. truth -----------------------------------------------------------------------------------
-    truth_campaigns = spec.copy()
-    truth_campaigns["mean_spend"] = spec["spend_p"] * spec["spend_gamma"] / (spec["spend_q"] - 1)
-    truth_campaigns.loc[spec["spend_q"] <= 1, "mean_spend"] = np.inf
-    truth_campaigns["expected_repeats_730d"] = [
+
+# --- 6. truth -----------------------------------------------------------------------------------
+
+
+def _truth_campaigns(spec: pd.DataFrame) -> pd.DataFrame:
+    truth = spec.copy()
+    truth["mean_spend"] = spec["spend_p"] * spec["spend_gamma"] / (spec["spend_q"] - 1)
+    truth.loc[spec["spend_q"] <= 1, "mean_spend"] = np.inf
+    truth["expected_repeats_730d"] = [
         expected_repeat_purchases(730.0, r=row.r, alpha=row.alpha, a=row.a, b=row.b) for row in spec.itertuples()
     ]
-    truth_campaigns["expected_value_730d"] = (1 + truth_campaigns["expected_repeats_730d"]) * truth_campaigns["mean_spend"]
+    truth["expected_value_730d"] = (1 + truth["expected_repeats_730d"]) * truth["mean_spend"]
+    return truth
+
+
+def _truth_customers(spec: pd.DataFrame, buyers: _Buyers, latent: _Latent) -> pd.DataFrame:
+    lifetime = latent.lifetime_days
     far = lifetime > 36_500
-    dropout_s = buy_time + np.floor(np.where(far, 0.0, lifetime) * SECONDS_PER_DAY).astype("int64")
-    dropout_at = _to_datetime(dropout_s)
+    dropout_at = _to_datetime(buyers.time + np.floor(np.where(far, 0.0, lifetime) * SECONDS_PER_DAY).astype("int64"))
     dropout_at[far] = np.datetime64("NaT")
-    truth_customers = pd.DataFrame(
+    return pd.DataFrame(
         {
-            "customer_id": pd.array(customer_ids, dtype="str"),
-            "campaign": pd.array(camp_names[cust_camp], dtype="str"),
-            "purchase_rate": _sig6(lam),
-            "dropout_prob": _sig6(p),
-            "repeats_until_dropout": J,
+            "customer_id": _text(buyers.ids),
+            "campaign": _text(_names(spec, "campaign")[buyers.camp]),
+            "purchase_rate": _sig6(latent.purchase_rate),
+            "dropout_prob": _sig6(latent.dropout_prob),
+            "repeats_until_dropout": latent.repeats_until_dropout,
             "lifetime_days": _sig6(lifetime),
             "dropout_at": dropout_at,
-            "alive_at_end": ~dead,
-            "spend_rate": _sig6(nu),
-            "mean_spend": _sig6(par["spend_p"] / nu),
+            "alive_at_end": latent.alive_at_end,
+            "spend_rate": _sig6(latent.spend_rate),
+            "mean_spend": _sig6(latent.mean_spend),
         }
     )
-    params = {
-        "n_customers": n_customers,
-        "start": str(start_day.date()),
-        "end": str(end_day.date()),
-        "seed": seed if isinstance(seed, int) else str(seed),
-        "default_campaigns": campaigns is None,
-    }
-    return Shop(
-        campaigns=campaigns_table,
-        customers=customers,
-        transactions=transactions,
-        events=events,
-        nps=nps_table,
-        truth=ShopTruth(campaigns=truth_campaigns, customers=truth_customers),
-        params=params,
-    )
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+
+def _names(spec: pd.DataFrame, column: str) -> np.ndarray:
+    """The campaigns' names (or channels) as an object array, to be indexed by campaign index."""
+    return spec[column].to_numpy(dtype=object)
+
+
+def _text(values):
+    """A pandas string array (the dtype of every text column of the shop)."""
+    return pd.array(values, dtype="str")
 
 
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
