@@ -104,44 +104,61 @@ def build_report(
     Raises :class:`ReportError` (and writes nothing into ``out``) when a notebook fails or when an
     executed notebook's outputs contain e-mail addresses or phone numbers.
     """
-    import nbformat
-    import papermill
-    from nbconvert import HTMLExporter
-
-    from . import __version__
+    # fail before executing anything when the report's dependencies are missing
+    from nbconvert import HTMLExporter  # noqa: F401
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
 
     notebooks, out, work = Path(notebooks), Path(out), Path(work)
-    sources = sorted(p for p in notebooks.glob("[0-9][0-9]-*.ipynb"))
-    if not sources:
-        raise ReportError(f"no notebooks named NN-*.ipynb in {notebooks.resolve()}")
+    sources = _numbered_notebooks(notebooks)
     params = dict(parameters or {})
     if data:
         params["data_path"] = str(Path(data).resolve())
     work.mkdir(parents=True, exist_ok=True)
+    executed = [_execute(src, work / src.name, params, kernel_name) for src in sources]
+    _refuse_personal_data(executed)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _render_pages(executed, out)
+    return _write_index(out, rows, data)
 
-    executed: list[_Executed] = []
-    for src in sources:
-        target = work / src.name
-        start = time.perf_counter()
-        print(f"executing {src.name} ...", flush=True)
-        try:
-            papermill.execute_notebook(
-                str(src),
-                str(target),
-                parameters=params,
-                cwd=str(src.parent),
-                kernel_name=kernel_name,
-                progress_bar=False,
-                report_mode=False,
-            )
-        except papermill.PapermillExecutionError as exc:
-            raise ReportError(
-                f"{src.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
-                f"The executed copy with the traceback is {target}."
-            ) from None
-        seconds = time.perf_counter() - start
-        nb = nbformat.read(target, as_version=4)
-        executed.append(_Executed(src, target, seconds, _title(nb, src.stem)))
+
+def _numbered_notebooks(folder: Path) -> list[Path]:
+    sources = sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb"))
+    if not sources:
+        raise ReportError(f"no notebooks named NN-*.ipynb in {folder.resolve()}")
+    return sources
+
+
+def _execute(src: Path, target: Path, params: dict, kernel_name: str) -> _Executed:
+    """Run one notebook with papermill in its own folder into ``target``; time it and read its title."""
+    import nbformat
+    import papermill
+
+    start = time.perf_counter()
+    print(f"executing {src.name} ...", flush=True)
+    try:
+        papermill.execute_notebook(
+            str(src),
+            str(target),
+            parameters=params,
+            cwd=str(src.parent),
+            kernel_name=kernel_name,
+            progress_bar=False,
+            report_mode=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise ReportError(
+            f"{src.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+            f"The executed copy with the traceback is {target}."
+        ) from None
+    seconds = time.perf_counter() - start
+    nb = nbformat.read(target, as_version=4)
+    return _Executed(src, target, seconds, _title(nb, src.stem))
+
+
+def _refuse_personal_data(executed: list[_Executed]) -> None:
+    """Raise :class:`ReportError` listing the personal data found in any executed notebook."""
+    import nbformat
 
     problems = []
     for item in executed:
@@ -156,7 +173,9 @@ def build_report(
             "nothing was written to the report folder."
         )
 
-    out.mkdir(parents=True, exist_ok=True)
+
+def _html_exporter():
+    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
     exporter = HTMLExporter(embed_images=True)
@@ -168,6 +187,14 @@ def build_report(
         TagRemovePreprocessor(remove_input_tags={"hide-input"}, remove_cell_tags={"remove-cell"}),
         enabled=True,
     )
+    return exporter
+
+
+def _render_pages(executed: list[_Executed], out: Path) -> list[tuple[str, str, float]]:
+    """Write each executed notebook as ``out/NN-name.html``; return (page, title, seconds) rows."""
+    import nbformat
+
+    exporter = _html_exporter()
     rows = []
     for item in executed:
         nb = nbformat.read(item.executed, as_version=4)
@@ -175,6 +202,12 @@ def build_report(
         page = item.source.with_suffix(".html").name
         (out / page).write_text(body, encoding="utf-8")
         rows.append((page, item.title, item.seconds))
+    return rows
+
+
+def _write_index(out: Path, rows: list[tuple[str, str, float]], data: str | None) -> Path:
+    """Write ``out/index.html`` linking every page, with its run time; return its path."""
+    from . import __version__
 
     total = sum(r[2] for r in rows)
     today = _dt.date.today().isoformat()
