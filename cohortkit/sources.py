@@ -441,6 +441,19 @@ def ad_costs(
             f"platform={platform!r} is not supported; pass one of 'google_ads', 'meta', 'generic'."
         )
     frame = _read_report(report, platform)
+    mapping = _header_mapping(frame, platform, columns)
+    out = _data_rows(frame, mapping)
+    out["date"] = _report_dates(out["date"], mapping["date"])
+    out["campaign"] = _campaign_names(out, mapping["campaign"])
+    _report_numbers(out, mapping)
+    out["channel"] = _report_channel(frame, out.index, platform, channel)
+    metrics = [r for r in ("impressions", "clicks", "spend", "conversions") if r in out]
+    result = out.groupby(["date", "campaign", "channel"], as_index=False, sort=True)[metrics].sum()
+    return result[["date", "campaign", "channel", *metrics]].reset_index(drop=True)
+
+
+def _header_mapping(frame: pd.DataFrame, platform: str, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """role → the report's header for it: the explicit ``columns``, else the platform's known names."""
     found = [str(c) for c in frame.columns]
     mapping: dict[str, str] = {}
     for role, candidates in _HEADERS[platform].items():
@@ -465,6 +478,11 @@ def ad_costs(
             f"(expected {expected}); found {', '.join(repr(c) for c in found)}. Pass "
             "columns={'role': 'your header'} or platform='generic'."
         )
+    return mapping
+
+
+def _data_rows(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+    """The mapped columns, named by role, without total rows and rows without a date."""
     out = pd.DataFrame({role: frame[header] for role, header in mapping.items()})
     date_text = out["date"].astype("str").str.strip()
     total = date_text.str.match(_TOTAL_ROW) | out["date"].isna() | date_text.eq("")
@@ -474,32 +492,46 @@ def ad_costs(
             f"the cost report has no data rows (only headers or a total row) under {mapping['date']!r}; "
             "check the export's date range and filters."
         )
-    date_text = out["date"].astype("str").str.strip()
+    return out
+
+
+def _report_dates(values: pd.Series, header: str) -> pd.Series:
+    """Days parsed from the report's date column, refused when its formats are mixed or do not parse."""
+    date_text = values.astype("str").str.strip()
     shapes = date_text.str.replace(r"\d+", "9", regex=True).str.replace(r"[^\W\d_]+", "A", regex=True)
     if shapes.nunique() > 1:
         first = date_text[shapes == shapes.iloc[0]].iloc[0]
         other = date_text[shapes != shapes.iloc[0]].iloc[0]
         raise DataError(
-            f"column {mapping['date']!r} of the cost report mixes date formats, e.g. {first!r} and "
+            f"column {header!r} of the cost report mixes date formats, e.g. {first!r} and "
             f"{other!r}, so a value such as '01/02/2024' is ambiguous. Re-export the report with one "
             "date format, or convert the column with pandas.to_datetime(..., format=...) first."
         )
     dates = pd.to_datetime(date_text, errors="coerce", format="mixed")
     if dates.isna().any():
-        bad = out["date"][dates.isna()].iloc[0]
+        bad = values[dates.isna()].iloc[0]
         raise DataError(
-            f"column {mapping['date']!r} of the cost report must hold dates, but {int(dates.isna().sum())} "
+            f"column {header!r} of the cost report must hold dates, but {int(dates.isna().sum())} "
             f"value(s) do not parse, e.g. {bad!r}. Fix those rows or drop them."
         )
-    out["date"] = dates.dt.normalize()
-    out["campaign"] = out["campaign"].astype("str").str.strip()
-    nameless = out["campaign"].isna() | out["campaign"].eq("")
+    return dates.dt.normalize()
+
+
+def _campaign_names(out: pd.DataFrame, header: str) -> pd.Series:
+    """The stripped campaign names, refused when a data row has none."""
+    names = out["campaign"].astype("str").str.strip()
+    nameless = names.isna() | names.eq("")
     if nameless.any():
         raise DataError(
-            f"column {mapping['campaign']!r} of the cost report is empty in {int(nameless.sum())} "
+            f"column {header!r} of the cost report is empty in {int(nameless.sum())} "
             f"data row(s), e.g. the row dated {str(out['date'][nameless].iloc[0].date())!r}; their spend "
             "would belong to no campaign. Fill in the campaign names or drop those rows."
         )
+    return names
+
+
+def _report_numbers(out: pd.DataFrame, mapping: dict[str, str]) -> None:
+    """Parse the counts and the spend in place; refuse negative ones."""
     for role in ("impressions", "clicks", "spend", "conversions"):
         if role in out:
             out[role] = _to_number(out[role], mapping[role])
@@ -514,14 +546,14 @@ def ad_costs(
             f"column {mapping['spend']!r} (spend) has negative values; a cost report's spend is never "
             "negative. Check the export (refunds and credits belong in a separate adjustment)."
         )
-    channel_header = next((c for c in found if _normal(c) == "channel"), None)
+
+
+def _report_channel(frame: pd.DataFrame, rows: pd.Index, platform: str, channel: str | None):
+    """The ``channel`` argument; else a generic report's own channel column; else the platform's."""
+    channel_header = next((str(c) for c in frame.columns if _normal(c) == "channel"), None)
     if channel is None and platform == "generic" and channel_header is not None:
-        out["channel"] = frame.loc[out.index, channel_header].astype("str").str.strip()
-    else:
-        out["channel"] = channel or _DEFAULT_CHANNEL[platform] or platform
-    metrics = [r for r in ("impressions", "clicks", "spend", "conversions") if r in out]
-    result = out.groupby(["date", "campaign", "channel"], as_index=False, sort=True)[metrics].sum()
-    return result[["date", "campaign", "channel", *metrics]].reset_index(drop=True)
+        return frame.loc[rows, channel_header].astype("str").str.strip()
+    return channel or _DEFAULT_CHANNEL[platform] or platform
 
 
 # --- writing the GA4 export shape (test data, workshops) ----------------------------------------
@@ -605,47 +637,74 @@ def to_ga4_export(
       customer_id  amount transaction_id
     0          C1    30.0      T00000000
     """
-    import numpy as np
     import pyarrow as pa
+
+    ev = _export_events(events)
+    if transactions is not None and len(transactions):
+        ev = _with_transactions(ev, transactions)
+    if duplicate_every:
+        ev = _with_reloads(ev, duplicate_every)
+    ev = ev.sort_values(["user_id", "timestamp"], kind="stable").reset_index(drop=True)
+    campaign_of = {}
+    if customers is not None:
+        campaign_of = dict(zip(customers["customer_id"], customers["campaign"]))
+    records = _export_records(ev, _ga_session_ids(ev), campaign_of, dict(sources or {}))
+    return pa.Table.from_pylist(records, schema=_ga4_schema())
+
+
+def _export_events(events: pd.DataFrame) -> pd.DataFrame:
+    """``user_id, timestamp`` (microseconds), ``event``, and no transaction yet."""
+    import numpy as np
 
     ev = events[["user_id", "timestamp", "event"]].copy()
     ev["timestamp"] = pd.to_datetime(ev["timestamp"]).astype("datetime64[us]")
     ev["transaction_id"] = None
     ev["revenue"] = np.nan
-    if transactions is not None and len(transactions):
-        tx = transactions[["customer_id", "date", "amount"]].copy()
-        tx["date"] = pd.to_datetime(tx["date"]).astype("datetime64[us]")
-        tx = tx.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
-        tx["transaction_id"] = [f"T{i:08d}" for i in range(len(tx))]
-        tx["__n"] = tx.groupby(["customer_id", "date"]).cumcount()
-        purchases = ev[ev["event"] == "purchase"].copy()
-        purchases["__n"] = purchases.groupby(["user_id", "timestamp"]).cumcount()
-        keys = purchases.reset_index().merge(
-            tx, left_on=["user_id", "timestamp", "__n"], right_on=["customer_id", "date", "__n"]
-        )
-        ev.loc[keys["index"], "transaction_id"] = keys["transaction_id_y"].to_numpy()
-        ev.loc[keys["index"], "revenue"] = keys["amount"].to_numpy()
-        extra = tx[~tx["transaction_id"].isin(keys["transaction_id_y"])]
-        ev = pd.concat(
-            [ev, pd.DataFrame({"user_id": extra["customer_id"], "timestamp": extra["date"], "event": "purchase",
-                               "transaction_id": extra["transaction_id"], "revenue": extra["amount"]})],
-            ignore_index=True,
-        )
-    if duplicate_every:
-        dup = ev[ev["transaction_id"].notna()].iloc[::duplicate_every].copy()
-        dup["timestamp"] = dup["timestamp"] + pd.Timedelta(seconds=5)
-        ev = pd.concat([ev, dup], ignore_index=True)
-    ev = ev.sort_values(["user_id", "timestamp"], kind="stable").reset_index(drop=True)
+    return ev
 
-    # sessions: each session_start opens one; its epoch second is the ga_session_id
+
+def _with_transactions(ev: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFrame:
+    """Number the transactions ``T00000000…`` in time order and put each on a purchase event.
+
+    The n-th transaction of a customer at a given time goes on the n-th purchase event of that user
+    at that time; a transaction without one becomes a new purchase event.
+    """
+    tx = transactions[["customer_id", "date", "amount"]].copy()
+    tx["date"] = pd.to_datetime(tx["date"]).astype("datetime64[us]")
+    tx = tx.sort_values(["date", "customer_id"], kind="stable").reset_index(drop=True)
+    tx["transaction_id"] = [f"T{i:08d}" for i in range(len(tx))]
+    tx["__n"] = tx.groupby(["customer_id", "date"]).cumcount()
+    purchases = ev[ev["event"] == "purchase"].copy()
+    purchases["__n"] = purchases.groupby(["user_id", "timestamp"]).cumcount()
+    keys = purchases.reset_index().merge(
+        tx, left_on=["user_id", "timestamp", "__n"], right_on=["customer_id", "date", "__n"]
+    )
+    ev.loc[keys["index"], "transaction_id"] = keys["transaction_id_y"].to_numpy()
+    ev.loc[keys["index"], "revenue"] = keys["amount"].to_numpy()
+    extra = tx[~tx["transaction_id"].isin(keys["transaction_id_y"])]
+    return pd.concat(
+        [ev, pd.DataFrame({"user_id": extra["customer_id"], "timestamp": extra["date"], "event": "purchase",
+                           "transaction_id": extra["transaction_id"], "revenue": extra["amount"]})],
+        ignore_index=True,
+    )
+
+
+def _with_reloads(ev: pd.DataFrame, duplicate_every: int) -> pd.DataFrame:
+    """Every ``duplicate_every``-th purchase again 5 seconds later, as a page reload records it."""
+    dup = ev[ev["transaction_id"].notna()].iloc[::duplicate_every].copy()
+    dup["timestamp"] = dup["timestamp"] + pd.Timedelta(seconds=5)
+    return pd.concat([ev, dup], ignore_index=True)
+
+
+def _ga_session_ids(ev: pd.DataFrame) -> pd.Series:
+    """Each event's session: each session_start opens one; its epoch second is the ga_session_id."""
     starts = ev["timestamp"].where(ev["event"] == "session_start")
     session = starts.groupby(ev["user_id"]).ffill()
-    session_id = (session.astype("int64") // 1_000_000).where(session.notna())
+    return (session.astype("int64") // 1_000_000).where(session.notna())
 
-    campaign_of = {}
-    if customers is not None:
-        campaign_of = dict(zip(customers["customer_id"], customers["campaign"]))
-    sources = dict(sources or {})
+
+def _export_records(ev: pd.DataFrame, session_id: pd.Series, campaign_of: dict, sources: dict) -> list[dict]:
+    """One GA4 export row per event, its traffic source the user's campaign (first touch)."""
     micros = ev["timestamp"].astype("int64").to_numpy()
     records = []
     for i, (user, name, tid, revenue) in enumerate(
@@ -653,22 +712,14 @@ def to_ga4_export(
     ):
         campaign = campaign_of.get(user)
         source, medium = sources.get(campaign, ("(direct)", "(none)")) if campaign else ("(direct)", "(none)")
-        params = [{"key": "page_title", "value": {"string_value": name, "int_value": None,
-                                                   "float_value": None, "double_value": None}}]
-        if not pd.isna(session_id.iloc[i]):
-            params.append({"key": "ga_session_id", "value": {"string_value": None, "int_value": int(session_id.iloc[i]),
-                                                              "float_value": None, "double_value": None}})
         is_purchase = tid is not None and not pd.isna(revenue)
-        if is_purchase:
-            params.append({"key": "value", "value": {"string_value": None, "int_value": None,
-                                                      "float_value": None, "double_value": float(revenue)}})
         ts = pd.Timestamp(micros[i], unit="us")
         records.append(
             {
                 "event_date": ts.strftime("%Y%m%d"),
                 "event_timestamp": int(micros[i]),
                 "event_name": name,
-                "event_params": params,
+                "event_params": _event_params(name, session_id.iloc[i], revenue if is_purchase else None),
                 "user_id": None,
                 "user_pseudo_id": str(user),
                 "traffic_source": {"name": campaign or "(direct)", "medium": medium, "source": source},
@@ -684,4 +735,20 @@ def to_ga4_export(
                 "items": [],
             }
         )
-    return pa.Table.from_pylist(records, schema=_ga4_schema())
+    return records
+
+
+def _event_params(page_title: str, session_id, revenue) -> list[dict]:
+    """``page_title``, ``ga_session_id`` (when in a session) and, for a purchase, ``value``."""
+    params = [_event_param("page_title", string_value=page_title)]
+    if not pd.isna(session_id):
+        params.append(_event_param("ga_session_id", int_value=int(session_id)))
+    if revenue is not None:
+        params.append(_event_param("value", double_value=float(revenue)))
+    return params
+
+
+def _event_param(key: str, **value) -> dict:
+    """One ``event_params`` record: the given ``*_value`` set, the others null."""
+    empty = {"string_value": None, "int_value": None, "float_value": None, "double_value": None}
+    return {"key": key, "value": {**empty, **value}}
