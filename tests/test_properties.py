@@ -83,7 +83,7 @@ def test_funnel_is_monotone_and_bounded_by_distinct_users(rows, window_h, order,
     })
     present = set(log["event"])
     if not set(steps) <= present:
-        return  # a step that never occurs is refused (tested in test_funnel.py)
+        return  # a step that never occurs is refused (tested in tests/test_funnels.py)
     f = ck.funnel(log, steps, window=pd.Timedelta(hours=window_h), order=order)
     users = f["users"].to_numpy()
     assert (np.diff(users) <= 0).all()

@@ -363,7 +363,7 @@ def check_lead_score(page_views, seminars, document_requests, view_points=10, se
                      document_points=30):
     """Rule-based lead score: points per behaviour times how often the lead did it."""
     # The exercise gives counts and points per behaviour; cohortkit.lead_scores() scores an event log
-    # (the defaults here are its DEFAULT_POINTS, which tests/test_workshop_notebooks_b.py checks).
+    # (the defaults here are its DEFAULT_POINTS, which tests/workshop/test_notebooks_b.py checks).
     return page_views * view_points + seminars * seminar_points + document_requests * document_points
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import pandas as pd
@@ -12,13 +11,10 @@ from hypothesis import strategies as st
 
 from cohortkit import DataError
 from cohortkit.funnels import funnel, funnel_from_counts
+from helpers import exact
 
 T0 = pd.Timestamp("2024-03-01")
 STEPS = ["view", "cart", "purchase"]
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 def log(rows, by=False):

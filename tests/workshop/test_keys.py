@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -35,10 +34,7 @@ from cohortkit.workshop import (
     exercise,
     exercises,
 )
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 @pytest.fixture(autouse=True)

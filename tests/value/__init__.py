@@ -1,0 +1,1 @@
+"""Tests of cohortkit.value, one file per subject."""

@@ -1,0 +1,1 @@
+"""Tests of cohortkit.workshop: the answer keys and the attendee/instructor builds."""
