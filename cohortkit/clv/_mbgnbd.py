@@ -10,9 +10,10 @@ customer base analysis", *IJRM* 24(3), 201-209.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from ._bgnbd import BetaGeo, BetaGeoObjective, BetaGeoRowLoglik, by_distinct, nbd_log_pmf
+from ._bgnbd import BetaGeo, BetaGeoObjective, BetaGeoRowLoglik, by_distinct, nbd_log_pmf, signed_log_hyp2f1
+from ._expectation import closed_form_condition
 from ._rows import dot
 
 __all__ = ["ModifiedBetaGeo"]
@@ -39,18 +40,38 @@ class ModifiedBetaGeo(BetaGeo):
     def gradient_objective(self, rows, w, penalizer):
         return ModifiedBetaGeoObjective(*rows, w, penalizer)
 
-    def conditional_expected(self, params, t, x, tx, T):
-        """E[X(T, T+t) | x, tx, T], lifetimes' expression with the 2F1 term evaluated once per
-        distinct (x, T, t)."""
+    def p_alive(self, params, x, tx, T):
+        """P(alive at T | x, tx, T): ``1 / (1 + a / (b + x) ((alpha + T) / (alpha + tx))**(r + x))``, in log space."""
         r, alpha, a, b = (float(v) for v in params)
-        x, tx, T, t = (np.asarray(v, float) for v in (x, tx, T, t))
+        x, tx, T = np.broadcast_arrays(*(np.asarray(v, float) for v in (x, tx, T)))
+        with np.errstate(all="ignore"):
+            return expit(-((r + x) * np.log1p((T - tx) / (alpha + tx)) + np.log(a) - np.log(b + x)))
+
+    def _beta(self, b, x):
+        """The second Beta parameter of the posterior dropout probability: ``b + x + 1``."""
+        return b + x + 1
+
+    def _closed_form(self, params, t, x, tx, T):
+        """lifetimes' expression, the 2F1 term evaluated once per distinct (x, T, t), and its
+        condition number (see :mod:`._expectation`)."""
+        r, alpha, a, b = (float(v) for v in params)
         hyp_term = by_distinct(lambda x, T, t: hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t)), x, T, t)
         with np.errstate(all="ignore"):
+            log_ratio = (r + x) * np.log((alpha + T) / (alpha + t + T))
             first_term = (a + b + x) / (a - 1)
             second_term = 1 - hyp_term * ((alpha + T) / (alpha + t + T)) ** (r + x)
+            ln_hyp, sign = np.log(np.abs(hyp_term)), np.sign(hyp_term)
+            overflow = ~np.isfinite(second_term) | (hyp_term == 0)
+            if np.any(overflow):  # the 2F1 overflows: Euler's form in log space
+                ln_alt, sign_alt = by_distinct(
+                    lambda x, T, t: signed_log_hyp2f1(r + x, b + x + 1, a + b + x, t / (alpha + T + t)), x, T, t)
+                ln_hyp, sign = np.where(overflow, ln_alt, ln_hyp), np.where(overflow, sign_alt, sign)
+                second_term = np.where(overflow, 1 - sign * np.exp(ln_hyp + log_ratio), second_term)
             numerator = first_term * second_term
             denominator = 1 + (a / (b + x)) * ((alpha + T) / (alpha + tx)) ** (r + x)
-            return numerator / denominator
+            value = numerator / denominator
+            cond = closed_form_condition(ln_hyp, log_ratio, sign)
+        return value, cond
 
     def pmf(self, params, n, t):
         """Batislam et al. (2007), eq. 8: dropout possible at time 0 as well."""

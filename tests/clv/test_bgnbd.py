@@ -146,7 +146,18 @@ def test_conditional_expectation_equals_lifetimes_bit_for_bit(model, cal):
             ref = fitter.conditional_expected_number_of_purchases_up_to_time(t, *hist)
         ours = PURCHASE_MODELS[model]().conditional_expected(params, t, *hist)
         assert np.shape(ours) == np.shape(ref)
-        np.testing.assert_array_equal(ours, ref)
+        # bit for bit wherever lifetimes gives a number; where it gives NaN (x = 200 over 1,000 weeks
+        # with the first parameters: its 2F1 is NaN) ours is finite and equals mpmath (tests/clv/test_stability.py)
+        lifetimes_nan = np.isnan(ref)
+        np.testing.assert_array_equal(np.where(lifetimes_nan, np.nan, ours), ref)
+        assert np.isfinite(ours).all()
+        if lifetimes_nan.any():
+            from .mpmath_reference import bgnbd_conditional_expected
+
+            want = [bgnbd_conditional_expected(params, t, *(np.broadcast_to(h, np.shape(ref))[i] for h in hist),
+                                               modified=model == "mbgnbd")
+                    for i in zip(*np.nonzero(lifetimes_nan))]
+            np.testing.assert_allclose(ours[lifetimes_nan], want, rtol=1e-10)
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "mbgnbd"])
