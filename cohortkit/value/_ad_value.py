@@ -329,6 +329,7 @@ def ad_value(
     rfm: pd.DataFrame | None = None,
     ci: float = 0.95,
     missing_clv: str = "raise",
+    incrementality: Any = None,
     customer_col: str = "customer_id",
     acquired_col: str | None = "acquired_at",
     date_col: str = "date",
@@ -412,6 +413,15 @@ def ad_value(
         Level of the CTR and customer-value intervals.
     missing_clv : {"raise", "zero"}, default "raise"
         What to do with acquired customers absent from ``clv``: raise, or count their residual as 0.
+    incrementality : dict or DataFrame, optional
+        A measured lift per campaign (from a holdout, geo or conversion-lift test): the share of the
+        campaign's attributed customers who would **not** have bought without it, between 0 and 1.
+        ``{"retargeting": 0.35, "banner": (0.6, 0.9)}`` — a number, or a ``(low, high)`` range (its
+        midpoint is the estimate) — or a DataFrame with ``by``, ``incrementality`` and optionally
+        ``incrementality_lower``, ``incrementality_upper``. Adds the incremental columns below;
+        campaigns without a measurement get NaN there and a note. Attributed LTV-ROAS credits a
+        campaign with every customer it touched, including those who would have bought anyway
+        (retargeting and brand search reach many of them); the incremental columns do not.
     customer_col, acquired_col, date_col, amount_col, impressions_col, clicks_col, spend_col, clv_col : str
         Column names (``customer_col`` is used in ``customers``, ``transactions`` and ``clv``).
         ``acquired_col=None`` takes each customer's first transaction as the acquisition time.
@@ -423,7 +433,12 @@ def ad_value(
         ctr_upper, customers, cvr, cpa, cac, first_order_revenue, first_order_roas,
         realised_value, predicted_clv, predicted_clv_lower, predicted_clv_upper, customer_value,
         customer_value_lower, customer_value_upper, ltv_roas, ltv_roas_lower, ltv_roas_upper,
-        ltv_cac, allowable_cpa, payback_period, rank_ctr, rank_cpa, rank_ltv_roas, note``.
+        ltv_cac, allowable_cpa, payback_period, rank_ctr, rank_cpa, rank_ltv_roas, note``; with
+        ``incrementality`` also ``incrementality, incrementality_lower, incrementality_upper,
+        incremental_customers, incremental_cpa, incremental_ltv_roas, incremental_ltv_roas_lower,
+        incremental_ltv_roas_upper, rank_incremental_ltv_roas`` (incremental LTV-ROAS = LTV-ROAS ×
+        incrementality; its interval multiplies the ends of the LTV-ROAS interval by the ends of the
+        incrementality range, so it covers both uncertainties).
         ``attrs`` records ``margin, target_ltv_cac, time_unit, observation_end, ci`` and ``curve``
         is available from :func:`value_curve`.
 
@@ -480,6 +495,8 @@ def ad_value(
     agg = _customer_value_sums(per, missing_clv)
     out = _campaign_table(sums, agg, econ=econ, ci=ci, curve=curve, time_unit=time_unit,
                           has_transactions=transactions is not None)
+    if incrementality is not None:
+        out = _incremental(out, _lift_table(incrementality, by=by, known=out["group"].tolist()))
     out = out.rename(columns={"group": by})
     out.attrs.update(margin=econ.margin, target_ltv_cac=econ.target_ltv_cac,
                      cost_per_customer=econ.cost_per_customer, time_unit=time_unit,
@@ -488,6 +505,75 @@ def ad_value(
 
 
 # --- ad_value, step by step -------------------------------------------------------------------
+
+
+def _lift_table(incrementality: Any, *, by: str, known: list) -> pd.DataFrame:
+    """``group, incrementality, incrementality_lower, incrementality_upper`` from a dict or a DataFrame."""
+    if isinstance(incrementality, pd.DataFrame):
+        need = [by, "incrementality"]
+        missing = [c for c in need if c not in incrementality.columns]
+        if missing:
+            raise DataError(
+                f"incrementality is missing the column(s) {', '.join(missing)}; pass a DataFrame with "
+                f"{by!r} and 'incrementality' (optionally 'incrementality_lower', 'incrementality_upper'), "
+                "or a dict such as {'retargeting': 0.35}."
+            )
+        rows = {
+            r[by]: (r["incrementality"], r.get("incrementality_lower", r["incrementality"]),
+                    r.get("incrementality_upper", r["incrementality"]))
+            for r in incrementality.to_dict("records")
+        }
+    elif isinstance(incrementality, dict):
+        rows = {}
+        for group, value in incrementality.items():
+            if isinstance(value, (tuple, list)) and len(value) == 2:
+                low, high = value
+                rows[group] = ((float(low) + float(high)) / 2 if _is_share(low) and _is_share(high) else value, low, high)
+            else:
+                rows[group] = (value, value, value)
+    else:
+        raise DataError(
+            f"incrementality has type {type(incrementality).__name__}; pass a dict of campaign -> share "
+            "(e.g. {'retargeting': 0.35} or a (low, high) range) or a DataFrame."
+        )
+    unknown = [g for g in rows if g not in known]
+    if unknown:
+        raise DataError(f"incrementality names {unknown[0]!r}, which is not a campaign of campaigns; "
+                        f"campaigns are {known}.")
+    for group, values in rows.items():
+        if not all(_is_share(v) for v in values) or not values[1] <= values[0] <= values[2]:
+            raise DataError(
+                f"incrementality for {group!r} must be a share between 0 and 1 (or a (low, high) range "
+                f"with low <= high), got {incrementality[group] if isinstance(incrementality, dict) else values}."
+            )
+    return pd.DataFrame(
+        [(g, *map(float, v)) for g, v in rows.items()],
+        columns=["group", "incrementality", "incrementality_lower", "incrementality_upper"],
+    )
+
+
+def _is_share(value: Any) -> bool:
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and 0.0 <= float(value) <= 1.0)
+
+
+def _incremental(out: pd.DataFrame, lift: pd.DataFrame) -> pd.DataFrame:
+    """The incremental columns: customers, CPA and LTV-ROAS counting only the customers the ads made."""
+    out = out.merge(lift, on="group", how="left")
+    measured = out["incrementality"].notna()
+    n_incremental = out["customers"] * out["incrementality"]
+    out["incremental_customers"] = n_incremental
+    out["incremental_cpa"] = np.where(n_incremental > 0, out["spend"] / n_incremental.where(n_incremental > 0), np.nan)
+    out["incremental_ltv_roas"] = out["ltv_roas"] * out["incrementality"]
+    out["incremental_ltv_roas_lower"] = out["ltv_roas_lower"] * out["incrementality_lower"]
+    out["incremental_ltv_roas_upper"] = out["ltv_roas_upper"] * out["incrementality_upper"]
+    out["rank_incremental_ltv_roas"] = rank_values(out["incremental_ltv_roas"], ascending=False)
+    extra = np.where(measured, "", "incrementality: not measured")
+    out["note"] = pd.Series(
+        ["; ".join(x for x in (a, b) if x) for a, b in zip(out["note"], extra)], dtype="str", index=out.index
+    )
+    columns = [c for c in out.columns if c != "note"] + ["note"]
+    return out[columns]
 
 
 def _campaign_sums(campaigns, *, by, impressions_col, clicks_col, spend_col) -> pd.DataFrame:

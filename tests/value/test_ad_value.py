@@ -290,3 +290,42 @@ def test_shop_ctr_and_ltv_roas_rankings_disagree(shop_value):
     truth = shop.truth.campaigns.set_index("campaign")["expected_value_730d"]
     rho = by["customer_value"].rank().corr(truth.reindex(by.index).rank())
     assert rho > 0.9
+
+
+# --- incrementality (issue: from scores to decisions) ---------------------------------------------
+
+
+def test_incremental_ltv_roas_scales_attributed_value_by_the_measured_lift():
+    base = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, observation_end=END).set_index("campaign")
+    lift = {"banner": 0.9, "search": (0.2, 0.4)}
+    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, observation_end=END,
+                    incrementality=lift).set_index("campaign")
+    # attributed columns are unchanged
+    pd.testing.assert_frame_equal(v[base.columns.drop("note")], base[base.columns.drop("note")])
+    assert v.loc["search", "incrementality"] == pytest.approx(0.3)
+    assert (v.loc["search", "incrementality_lower"], v.loc["search", "incrementality_upper"]) == (0.2, 0.4)
+    for c, f, lo, hi in (("banner", 0.9, 0.9, 0.9), ("search", 0.3, 0.2, 0.4)):
+        assert v.loc[c, "incremental_ltv_roas"] == pytest.approx(base.loc[c, "ltv_roas"] * f)
+        assert v.loc[c, "incremental_customers"] == pytest.approx(base.loc[c, "customers"] * f)
+        assert v.loc[c, "incremental_cpa"] == pytest.approx(base.loc[c, "spend"] / (base.loc[c, "customers"] * f))
+        if np.isfinite(base.loc[c, "ltv_roas_lower"]):
+            assert v.loc[c, "incremental_ltv_roas_lower"] == pytest.approx(base.loc[c, "ltv_roas_lower"] * lo)
+            assert v.loc[c, "incremental_ltv_roas_upper"] == pytest.approx(base.loc[c, "ltv_roas_upper"] * hi)
+    # video has no customers and no measured lift: no incremental value, no rank
+    assert np.isnan(v.loc["video", "incremental_ltv_roas"]) and pd.isna(v.loc["video", "rank_incremental_ltv_roas"])
+    assert v.loc[["banner", "search"], "rank_incremental_ltv_roas"].tolist() == (
+        [1, 2] if v.loc["banner", "incremental_ltv_roas"] > v.loc["search", "incremental_ltv_roas"] else [2, 1])
+
+
+def test_unmeasured_campaigns_get_nan_and_a_note_and_bad_lifts_are_refused():
+    v = ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, transactions=TX, observation_end=END,
+                    incrementality=pd.DataFrame({"campaign": ["banner"], "incrementality": [0.5]}))
+    row = v.set_index("campaign").loc["search"]
+    assert np.isnan(row["incremental_ltv_roas"]) and "incrementality: not measured" in row["note"]
+    with pytest.raises(DataError, match=exact(
+        "incrementality for 'banner' must be a share between 0 and 1 (or a (low, high) range with low <= "
+        "high), got 1.5."
+    )):
+        ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, incrementality={"banner": 1.5})
+    with pytest.raises(DataError, match="incrementality names 'tv', which is not a campaign of campaigns"):
+        ck.ad_value(CAMPAIGNS, CUSTOMERS, CLV, incrementality={"tv": 0.5})
