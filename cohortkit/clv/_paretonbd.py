@@ -89,7 +89,31 @@ def _log_a0(r, alpha, s, beta, x, tx, T):
         log2 = np.log(hyp2f1(rsx, bb, rsx + 1.0, z2)) - rsx * np.log(m + T)
         diff = np.minimum(log2 - log1, 0.0)  # F is decreasing: log2 <= log1 up to rounding
         out = log1 + np.log(-np.expm1(diff))
+    bad = ~np.isfinite(out) & (tx < T)
+    if bad.any():  # a 2F1 overflowed or underflowed (a heavy buyer over a very long T): log-space quadrature
+        out = np.array(out, float)
+        out[bad] = _log_a0_quadrature(r, alpha, s, beta, x[bad], tx[bad], T[bad])
     return np.where(tx >= T, -np.inf, out)
+
+
+def _log_a0_quadrature(r, alpha, s, beta, x, tx, T):
+    """log A_0 by 64-point Gauss-Legendre in log space, for the rows where the closed form overflows.
+
+    With ``y = log((m + u) / (m + tx))`` (``m = min(alpha, beta)``) the integrand decays about like
+    ``exp(-(R - 1) y)``, ``R = r + s + x + 1``; the further substitution ``q = 1 - exp(-(R - 1) y)``
+    makes it nearly constant, and the sum is taken with logsumexp, so nothing overflows.
+    """
+    from scipy.special import logsumexp
+
+    R1 = r + x + s  # R - 1
+    m = min(alpha, beta)
+    q_max = -np.expm1(-R1 * np.log1p((T - tx) / (m + tx)))
+    q = 0.5 * q_max[:, None] * (_GL_NODES + 1.0)
+    y = -np.log1p(-q) / R1[:, None]
+    mu = (m + tx)[:, None] * np.exp(y)  # m + u
+    log_f = -(r + x)[:, None] * np.log(alpha + mu - m) - (s + 1.0) * np.log(beta + mu - m)
+    log_terms = log_f + np.log(mu) + R1[:, None] * y - np.log(R1)[:, None] + np.log(_GL_WEIGHTS)
+    return np.log(r + s + x) + logsumexp(log_terms, axis=-1) + np.log(0.5 * q_max)
 
 
 def _parts(params, x, tx, T):
