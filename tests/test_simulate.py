@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 import warnings
 
 import numpy as np
@@ -32,11 +31,8 @@ from cohortkit.simulate import (
     read_shop,
     shop,
 )
+from helpers import exact
 from helpers import off_lock
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
 
 
 @pytest.fixture(scope="module")

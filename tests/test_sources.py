@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 
 import ibis
 import pandas as pd
@@ -17,10 +16,7 @@ from cohortkit.sources import (
     ga4_transactions,
     to_ga4_export,
 )
-
-
-def exact(message: str) -> str:
-    return "^" + re.escape(message) + "$"
+from helpers import exact
 
 
 def ts(text):
