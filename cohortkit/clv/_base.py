@@ -19,7 +19,7 @@ from typing import Callable, ClassVar
 
 import numpy as np
 
-__all__ = ["Model", "PurchaseModel", "SpendModel", "Objective", "penalised_nll", "lifetimes_fitters"]
+__all__ = ["Model", "PurchaseModel", "SpendModel", "Objective", "penalised_nll", "penalty", "lifetimes_fitters"]
 
 
 def lifetimes_fitters():
@@ -40,8 +40,9 @@ def lifetimes_fitters():
 class Objective:
     """``f(log_params, gradient=True) -> (value, gradient)``: lifetimes' objective with an exact gradient.
 
-    The objective is the weighted mean negative log-likelihood plus ``penalizer * sum(params**2)``,
-    as a function of the log-parameters (times rescaled by the caller so that max T = 1). Every term
+    The objective is the weighted mean negative log-likelihood plus ``penalizer * sum(log_params**2)``,
+    as a function of the log-parameters (times rescaled by the caller so that max T = 1, money so that
+    the mean spend row is 1): see :func:`penalty`. Every term
     that depends on the data only through one column is evaluated once per distinct value of that
     column and summed with the aggregated weights; the gradient is the chain rule by hand.
     """
@@ -61,6 +62,19 @@ class Objective:
             self.penalizer = penalizer
 
 
+def penalty(log_params, penalizer: float):
+    """``(value, gradient)`` of the penalty ``penalizer * sum(log_params**2)`` on the scaled log-parameters.
+
+    The parameters are scaled (time so that max T = 1, money so that the mean spend row is 1), so the
+    penalty is the same whatever the time unit or the currency; and it pulls each parameter toward 1
+    from both sides, so it keeps a parameter from running to 0 as well as to infinity (lifetimes'
+    ``penalizer * sum(params**2)`` only pulls toward 0, does nothing against a, b -> 0 and, on yen
+    amounts, crushes the Gamma-Gamma scale v).
+    """
+    log_params = np.asarray(log_params, float)
+    return penalizer * np.sum(log_params**2), 2.0 * penalizer * log_params
+
+
 def penalised_nll(loglik: Callable, w, penalizer: float) -> Callable:
     """The same objective from a per-row ``loglik(params)``, without a gradient (finite differences).
 
@@ -72,7 +86,7 @@ def penalised_nll(loglik: Callable, w, penalizer: float) -> Callable:
     def nll(log_params):
         p = np.exp(log_params)
         with np.errstate(all="ignore"):
-            value = -(w * loglik(p)).sum() / total + penalizer * np.sum(p**2)
+            value = -(w * loglik(p)).sum() / total + penalty(log_params, penalizer)[0]
         return value if np.isfinite(value) else 1e100
 
     return nll
@@ -85,7 +99,8 @@ class Model:
     name: ClassVar[str]
     #: parameter names, in the order of every ``params`` argument
     params: ClassVar[tuple[str, ...]]
-    #: the parameters measured in time units (divided by the scale when times are rescaled)
+    #: the parameters measured in the unit that ``scaled_rows`` rescales (time for a purchase model,
+    #: money for a spend model): divided by the scale when the rows are rescaled
     time_params: ClassVar[frozenset[str]] = frozenset()
     #: optimiser start, the log of every scaled parameter (lifetimes starts at 0.1)
     start: ClassVar[float] = 0.1
@@ -132,8 +147,14 @@ class Model:
         from autograd import value_and_grad
 
         nll = getattr(lifetimes_fitters(), self.lifetimes_fitter)._negative_log_likelihood
-        args = (*self._lifetimes_rows(rows), w, penalizer)
-        return lambda p: value_and_grad(nll)(p, *args)
+        args = (*self._lifetimes_rows(rows), w, 0.0)  # lifetimes' likelihood, cohortkit's penalty
+
+        def objective(p):
+            value, grad = value_and_grad(nll)(p, *args)
+            pen, pen_grad = penalty(p, penalizer)
+            return value + pen, grad + pen_grad
+
+        return objective
 
     def _lifetimes_rows(self, rows) -> tuple:
         """``rows`` as lifetimes' objective takes them."""
@@ -176,7 +197,21 @@ class PurchaseModel(Model):
 
 
 class SpendModel(Model):
-    """A model of the mean spend per purchase; rows are ``(x, m)`` of the repeat customers."""
+    """A model of the mean spend per purchase; rows are ``(x, m)`` of the repeat customers.
+
+    Amounts are divided by the mean ``m`` of the distinct rows before fitting, so the optimiser, the
+    penalty and the edge check see the same numbers in yen, won or dollars (the estimates scale
+    exactly with the currency).
+    """
+
+    def time_scale(self, rows) -> float:
+        """1 / the mean spend of the distinct rows: the money scale (a data statistic, so it scales
+        with the currency and the scaled rows do not change)."""
+        return 1.0 / float(np.mean(rows[1]))
+
+    def scaled_rows(self, rows, scale: float) -> tuple:
+        x, m = rows
+        return x, np.asarray(m, float) * scale
 
     def expected_spend(self, params, x, m):
         """E[mean spend of future purchases | x, m]."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from ._base import Objective, PurchaseModel
+from ._base import Objective, PurchaseModel, penalty
 from ._expectation import _EPS, CLOSED_FORM_RTOL, closed_form_condition, g_nudged, g_series
 from ._rows import compress, distinct, dot
 
@@ -263,7 +263,7 @@ class BetaGeoObjective(Objective):
                 if len(self.uT0):
                     total -= r * dot(self.WT0, np.log(alpha + self.uT0))
                 total += self._tail_value(a, b, rx, lT, ltx)
-                return -total / self.total + self.penalizer * np.sum(params**2), None
+                return -total / self.total + penalty(log_params, self.penalizer)[0], None
             d_rx, d_bx, d_abx = digamma(r + ux), digamma(b + ux + shift), digamma(a + b + ux + shift)
             d_ab = digamma(a + b)
             grad = np.array([
@@ -283,8 +283,9 @@ class BetaGeoObjective(Objective):
             tail, tail_grad = self._tail_value_and_gradient(a, b, rx, lT, ltx, iT, itx)
             total += tail
             grad += tail_grad
-            value = -total / self.total + self.penalizer * np.sum(params**2)
-            gradient = -grad * params / self.total + 2.0 * self.penalizer * params**2
+            pen, pen_grad = penalty(log_params, self.penalizer)
+            value = -total / self.total + pen
+            gradient = -grad * params / self.total + pen_grad
         return value, gradient
 
     def _tail_value(self, a, b, rx, lT, ltx):

@@ -1,7 +1,8 @@
 """Maximum-likelihood fits of any CLV sub-model on compressed (unique-row, weighted) data.
 
-Two engines compute the same objective (lifetimes': weighted mean negative log-likelihood of the
-log-parameters, times rescaled so that max T = 1, plus ``penalizer * sum(scaled_params**2)``) and
+Two engines compute the same objective (lifetimes' weighted mean negative log-likelihood of the
+log-parameters, times rescaled so that max T = 1 and amounts so that the mean spend row is 1, plus
+cohortkit's ``penalizer * sum(log(scaled_params)**2)``, see :func:`._base.penalty`) and
 hand it to the same optimiser (BFGS, start 0.1, tol 1e-7):
 
 * ``"numpy"`` (default): the model's numpy/scipy.special objective with its analytic gradient
@@ -120,7 +121,7 @@ def fit(model: Model, rows, w, penalizer=0.0, x0=None, hess_inv0=None, engine="n
 
     Times are rescaled as the model says (purchase models: max(T) = 1, as lifetimes does, for
     better conditioning), the objective is the weighted mean negative log-likelihood plus
-    ``penalizer * sum(scaled_params**2)``, and the optimiser is the one lifetimes uses (BFGS, tol
+    ``penalizer * sum(log(scaled_params)**2)`` (money rescaled too, for a spend model), and the optimiser is the one lifetimes uses (BFGS, tol
     1e-7, start 0.1), so a weighted fit on unique rows gives the parameters of a plain lifetimes
     fit. ``engine`` picks the objective's code: the model's numpy one with an analytic gradient, or
     lifetimes' own with autograd; a model with neither uses finite differences.
@@ -197,7 +198,8 @@ def warn_fit(what: str, result: FitResult, stacklevel: int = 3) -> None:
     if result.edge:
         warnings.warn(
             f"{what} fit: parameter(s) {', '.join(result.edge)} ran to the edge of the parameter "
-            "space (beyond exp(+-12) after scaling time so that max T = 1); the model is not "
+            "space (beyond exp(+-12) after scaling time so that max T = 1 and amounts so that their "
+            "mean is 1); the model is not "
             "identified on this data. Try penalizer=0.001 or more, or a longer observation period.",
             ConvergenceWarning,
             stacklevel=stacklevel,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln
 
-from ._base import Objective, SpendModel
+from ._base import Objective, SpendModel, penalty
 from ._rows import dot
 
 __all__ = ["GammaGamma"]
@@ -23,6 +23,7 @@ class GammaGamma(SpendModel):
 
     name = "gamma_gamma"
     params = ("p", "q", "v")
+    time_params = frozenset({"v"})  # v is in money units: fitted on amounts divided by their mean
     lifetimes_fitter = "GammaGammaFitter"
 
     def loglik(self, params, x, m):
@@ -34,18 +35,28 @@ class GammaGamma(SpendModel):
     def gradient_objective(self, rows, w, penalizer):
         return GammaGammaObjective(*rows, w, penalizer)
 
-    def expected_spend(self, params, x, m):
-        """E[mean spend | x, m] (note 025, eq. 5); the population mean p v / (q - 1) when x = 0."""
+    def expected_spend(self, params, x, m, fallback=np.nan):
+        """E[mean spend | x, m] (note 025, eq. 5); the population mean p v / (q - 1) when x = 0.
+
+        The posterior mean exists only where ``p x + q > 1``; elsewhere (q <= 1: a spend distribution
+        without a finite mean) the value is ``fallback`` (CLVModel passes the observed mean spend of
+        the repeat customers, and warns at fit time).
+        """
         p, q, v = params
         x = np.asarray(x, float)
         m = np.where(x > 0, np.asarray(m, float), 0.0)
-        return (p * v + p * x * m) / (p * x + q - 1.0)
+        den = p * x + q - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, (p * v + p * x * m) / den, fallback)
 
     def check_fit(self, params) -> str | None:
         q = params[1]
         if q <= 1:
-            return (f"gamma_gamma fit: q = {q:.3g} <= 1, so the expected spend p*v/(q-1) is "
-                    "undefined; spend predictions will be NaN. Check monetary_value for outliers.")
+            return (f"gamma_gamma fit: q = {q:.3g} <= 1, so the fitted spend distribution has no finite "
+                    "mean and p*v/(q-1) is undefined: customers without repeat purchases (and any with "
+                    "p*x + q <= 1) get the observed mean spend of the repeat customers instead. A few "
+                    "extreme orders usually cause this: cap monetary_value (e.g. at its 99th "
+                    "percentile) and refit.")
         return None
 
 
@@ -72,13 +83,14 @@ class GammaGammaObjective(Objective):
             ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1.0) * self.lm
                   + px * self.lx - (px + q) * lxmv)
             if not gradient:
-                return -dot(w, ll) / self.total + self.penalizer * np.sum(params**2), None
+                return -dot(w, ll) / self.total + penalty(log_params, self.penalizer)[0], None
             d_pxq = digamma(px + q)
             grad = np.array([
                 dot(wx, d_pxq - digamma(px) + self.lm + self.lx - lxmv),
                 dot(w, d_pxq - lxmv) + self.total * (np.log(v) - digamma(q)),
                 self.total * q / v - dot(w, (px + q) / (self.xm + v)),
             ])
-            value = -dot(w, ll) / self.total + self.penalizer * np.sum(params**2)
-            gradient = -grad * params / self.total + 2.0 * self.penalizer * params**2
+            pen, pen_grad = penalty(log_params, self.penalizer)
+            value = -dot(w, ll) / self.total + pen
+            gradient = -grad * params / self.total + pen_grad
         return value, gradient

@@ -103,7 +103,11 @@ class CLVModel:
         The model of the mean spend per purchase; ``None`` for purchase predictions only. (Called
         ``spend=`` before, like the old ``purchase=``.)
     penalizer : float
-        L2 penalty on the parameters (after scaling time so that max T = 1), as in lifetimes.
+        L2 penalty on the log-parameters, ``penalizer * sum(log(theta)**2)``, with time scaled so that
+        max T = 1 and amounts so that the mean spend is 1: it does not depend on the time unit or the
+        currency, and pulls every parameter toward 1 from both sides (lifetimes penalises
+        ``sum(theta**2)`` on unscaled amounts, which cannot stop a, b -> 0 and, on yen amounts,
+        crushes the Gamma-Gamma scale). 0.001 steadies a fit that warns; 0 (default) is the MLE.
     engine : {"numpy", "lifetimes"}
         Code of the BG/NBD, MBG/NBD and Gamma-Gamma objective (both are lifetimes' objective, with
         its time scaling, penalty, start and BFGS tolerance, so both give the same estimates):
@@ -327,8 +331,13 @@ class CLVModel:
         """Expected mean spend per future purchase of each customer (Gamma-Gamma, note 025 eq. 5)."""
         data = self._summary(summary, need_monetary=True)
         sp = self._sp()
-        values = self._spend.expected_spend(sp, data["frequency"], data["monetary_value"])
+        values = self._spend.expected_spend(sp, data["frequency"], data["monetary_value"], self._fallback_spend())
         return pd.Series(np.asarray(values, float), index=data.index, name="expected_spend")
+
+    def _fallback_spend(self) -> float:
+        """The observed mean spend of the repeat customers fitted: the expected spend where the
+        Gamma-Gamma posterior mean does not exist (q <= 1; the fit warns)."""
+        return float(np.average(self._srows[:, 1], weights=self._scounts))
 
     def _clv_prepare(self, data):
         rows, _, inv = compress(data["frequency"], data["recency"], data["T"])
@@ -341,7 +350,7 @@ class CLVModel:
         increments = np.diff(cum, axis=0, prepend=0.0)
         discount = (1.0 + rate) ** -np.arange(1, steps + 1)
         purchases = (discount @ increments)[inv]
-        spend = np.asarray(self._spend.expected_spend(sp, x, m), float)
+        spend = np.asarray(self._spend.expected_spend(sp, x, m, self._fallback_spend()), float)
         return purchases * spend * margin
 
     def _clv_args(self, horizon, time_unit, discount_rate, margin):

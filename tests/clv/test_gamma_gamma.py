@@ -51,7 +51,9 @@ def test_gamma_gamma_objective_equals_lifetimes_autograd(spend_rows):
         value, grad = objective(point)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ref_value, ref_grad = value_and_grad(nll)(point, *spend_rows, 0.003)
+            ref_value, ref_grad = value_and_grad(nll)(point, *spend_rows, 0.0)
+        # lifetimes' likelihood plus cohortkit's penalty on the log-parameters, 0.003 * sum(log_params**2)
+        ref_value, ref_grad = ref_value + 0.003 * np.sum(point**2), ref_grad + 0.006 * point
         assert value == pytest.approx(ref_value, rel=1e-13)
         np.testing.assert_allclose(grad, ref_grad, rtol=1e-11)
 
