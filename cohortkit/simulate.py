@@ -76,16 +76,21 @@ _CAMPAIGN_COLUMNS = {
     "checkout_rate": "share of those carts that reach the checkout",
     "nps_location": "loyalty of the campaign's customers (logit of the mean NPS score / 10)",
     "nps_response": "share of customers who answer the NPS survey",
+    "baseline": "share of the campaign's customers who would have bought without the ad (truth only)",
 }
+#: columns a user's campaigns table may leave out, with the value they then take
+_OPTIONAL_CAMPAIGN_COLUMNS = {"baseline": 0.0}
 
 _DEFAULT_CAMPAIGNS = [
-    # campaign, channel, ctr, cvr, cpc, share, r, alpha, a, b, p, q, gamma, view, cart, checkout, nps, resp
-    ("coupon_affiliate", "affiliate", 0.060, 0.160, 290, 0.30, 0.3, 90, 2.0, 1.5, 3, 6, 6000, 0.80, 0.25, 0.50, 0.30, 0.20),
-    ("clickbait_banner", "display", 0.045, 0.060, 90, 0.15, 0.35, 90, 1.5, 2.0, 3, 6, 7000, 0.30, 0.15, 0.40, 0.35, 0.18),
-    ("brand_search", "search", 0.040, 0.120, 150, 0.15, 0.8, 90, 1.0, 4.0, 4, 8, 9000, 0.70, 0.20, 0.45, 1.30, 0.30),
-    ("social_video", "social", 0.010, 0.040, 80, 0.12, 0.45, 100, 1.2, 2.5, 3, 6, 6500, 0.40, 0.12, 0.40, 0.60, 0.22),
-    ("generic_search", "search", 0.022, 0.060, 180, 0.14, 1.0, 70, 0.8, 6.0, 4, 6, 9000, 0.60, 0.18, 0.45, 1.70, 0.35),
-    ("line_retargeting", "crm", 0.018, 0.100, 60, 0.14, 0.9, 80, 1.0, 5.0, 4, 7, 8000, 0.65, 0.20, 0.45, 1.50, 0.40),
+    # campaign, channel, ctr, cvr, cpc, share, r, alpha, a, b, p, q, gamma, view, cart, checkout, nps, resp,
+    # baseline (coupon sites and retargeting reach people who were about to buy; brand search people
+    # who were looking for the shop anyway; banners and videos mostly people who were not)
+    ("coupon_affiliate", "affiliate", 0.060, 0.160, 290, 0.30, 0.3, 90, 2.0, 1.5, 3, 6, 6000, 0.80, 0.25, 0.50, 0.30, 0.20, 0.50),
+    ("clickbait_banner", "display", 0.045, 0.060, 90, 0.15, 0.35, 90, 1.5, 2.0, 3, 6, 7000, 0.30, 0.15, 0.40, 0.35, 0.18, 0.05),
+    ("brand_search", "search", 0.040, 0.120, 150, 0.15, 0.8, 90, 1.0, 4.0, 4, 8, 9000, 0.70, 0.20, 0.45, 1.30, 0.30, 0.70),
+    ("social_video", "social", 0.010, 0.040, 80, 0.12, 0.45, 100, 1.2, 2.5, 3, 6, 6500, 0.40, 0.12, 0.40, 0.60, 0.22, 0.10),
+    ("generic_search", "search", 0.022, 0.060, 180, 0.14, 1.0, 70, 0.8, 6.0, 4, 6, 9000, 0.60, 0.18, 0.45, 1.70, 0.35, 0.20),
+    ("line_retargeting", "crm", 0.018, 0.100, 60, 0.14, 0.9, 80, 1.0, 5.0, 4, 7, 8000, 0.65, 0.20, 0.45, 1.50, 0.40, 0.80),
 ]
 
 # relative traffic by weekday (Monday first) per channel; normalised to mean 1 when used
@@ -115,8 +120,10 @@ def default_campaigns() -> pd.DataFrame:
         ``cpc`` (yen per click); ``share`` (expected share of acquired customers, sums to 1);
         ``r, alpha, a, b`` (BG/NBD, time in days); ``spend_p, spend_q, spend_gamma`` (Gamma-Gamma,
         yen); ``view_rate, cart_rate, checkout_rate`` (funnel of the sessions that do not buy);
-        ``nps_location`` (logit of the mean NPS score / 10 of a typical customer) and
-        ``nps_response`` (survey response rate).
+        ``nps_location`` (logit of the mean NPS score / 10 of a typical customer),
+        ``nps_response`` (survey response rate) and ``baseline`` (the share of the campaign's customers
+        who would have bought without it: ground truth for incrementality, it changes no simulated
+        row; optional in your own table, default 0).
 
     Examples
     --------
@@ -141,6 +148,9 @@ def _check_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
             f"campaigns must be a pandas DataFrame like default_campaigns(), got "
             f"{type(campaigns).__name__}. Start from cohortkit.simulate.default_campaigns()."
         )
+    campaigns = campaigns.assign(**{
+        c: default for c, default in _OPTIONAL_CAMPAIGN_COLUMNS.items() if c not in campaigns.columns
+    })
     missing = [c for c in _CAMPAIGN_COLUMNS if c not in campaigns.columns]
     if missing:
         raise DataError(
@@ -163,6 +173,8 @@ def _check_campaigns(campaigns: pd.DataFrame) -> pd.DataFrame:
     for col in probabilities:
         if not ((values[col] > 0) & (values[col] <= 1)).all():
             raise DataError(f"campaigns column {col!r} must lie in (0, 1] in every row. Fix its values.")
+    if not ((values["baseline"] >= 0) & (values["baseline"] < 1)).all():
+        raise DataError("campaigns column 'baseline' must lie in [0, 1) in every row. Fix its values.")
     if not np.isfinite(values["nps_location"]).all():
         raise DataError("campaigns column 'nps_location' must be finite in every row. Fix its values.")
     frame[numeric] = values
@@ -578,7 +590,8 @@ _TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "truth_campaigns": (
         "truth_campaigns.csv",
         {**{c: ("str" if c in ("campaign", "channel") else "float64") for c in _CAMPAIGN_COLUMNS},
-         "mean_spend": "float64", "expected_repeats_730d": "float64", "expected_value_730d": "float64"},
+         "mean_spend": "float64", "expected_repeats_730d": "float64", "expected_value_730d": "float64",
+         "incrementality": "float64", "incremental_value_730d": "float64"},
     ),
     "truth_customers": (
         "truth_customers.csv.gz",
@@ -1047,6 +1060,8 @@ def _truth_campaigns(spec: pd.DataFrame) -> pd.DataFrame:
         expected_repeat_purchases(730.0, r=row.r, alpha=row.alpha, a=row.a, b=row.b) for row in spec.itertuples()
     ]
     truth["expected_value_730d"] = (1 + truth["expected_repeats_730d"]) * truth["mean_spend"]
+    truth["incrementality"] = (1.0 - spec["baseline"]).round(12)  # 1 - 0.55 is 0.4499…96 in binary
+    truth["incremental_value_730d"] = truth["incrementality"] * truth["expected_value_730d"]
     return truth
 
 

@@ -189,7 +189,11 @@ def test_columns_and_dtypes(which, request):
         assert {c: str(frame[c].dtype) for c in frame} == spec, name
         assert frame.notna().all().all(), name
     truth = world.truth
-    assert list(truth.campaigns.columns[:18]) == list(default_campaigns().columns)
+    assert list(truth.campaigns.columns[:19]) == list(default_campaigns().columns)
+    assert list(truth.campaigns.columns[19:]) == [
+        "mean_spend", "expected_repeats_730d", "expected_value_730d", "incrementality", "incremental_value_730d",
+    ]
+    np.testing.assert_allclose(truth.campaigns["incrementality"], 1 - truth.campaigns["baseline"], rtol=1e-12)
     assert list(truth.customers.columns) == [
         "customer_id", "campaign", "purchase_rate", "dropout_prob", "repeats_until_dropout",
         "lifetime_days", "dropout_at", "alive_at_end", "spend_rate", "mean_spend",
@@ -422,6 +426,10 @@ def test_bundled_files_equal_a_fresh_regeneration(regenerated):
             {"campaigns": default_campaigns().assign(ctr=1.5)},
             "campaigns column 'ctr' must lie in (0, 1] in every row. Fix its values.",
         ),
+        (
+            {"campaigns": default_campaigns().assign(baseline=1.0)},
+            "campaigns column 'baseline' must lie in [0, 1) in every row. Fix its values.",
+        ),
     ],
 )
 def test_shop_errors(kwargs, message):
@@ -445,3 +453,16 @@ def test_read_shop_missing_file(tmp_path):
     )
     with pytest.raises(DataError, match=exact(msg)):
         read_shop(tmp_path)
+
+
+def test_baseline_is_optional_and_changes_no_simulated_row():
+    kw = dict(n_customers=300, start="2024-01-01", end="2024-02-29", seed=3)
+    with_baseline = shop(**kw)
+    without = shop(campaigns=default_campaigns().drop(columns=["baseline"]), **kw)
+    for name in ("campaigns", "customers", "transactions", "events", "nps"):
+        pd.testing.assert_frame_equal(getattr(with_baseline, name), getattr(without, name), obj=name)
+    assert (without.truth.campaigns["incrementality"] == 1.0).all()
+    assert with_baseline.truth.campaigns.set_index("campaign")["incrementality"].to_dict() == {
+        "coupon_affiliate": 0.5, "clickbait_banner": 0.95, "brand_search": 0.3, "social_video": 0.9,
+        "generic_search": 0.8, "line_retargeting": 0.2,
+    }
