@@ -56,9 +56,25 @@ def bgnbd_by_quadrature(params, t, x, T, *, modified=False):
         r, alpha, a, b = _mpf(*params)
         t, x, T = _mpf(t, x, T)
         s, beta, k = r + x, b + x + (1 if modified else 0), t / (alpha + T)
-        def integrand(p):
-            return -mp.expm1(-s * mp.log1p(p * k)) / p * p ** (a - 1) * (1 - p) ** (beta - 1) / mp.beta(a, beta)
-        return float(mp.quad(integrand, [0, mp.mpf(1) / (1 + k) / 100, mp.mpf(1) / (1 + k), mp.mpf(1) / 2, 1]))
+        half = mp.mpf(1) / 2
+
+        def g(p):
+            return -mp.expm1(-s * mp.log1p(p * k)) / p
+
+        # p = u**(1/a) on (0, 1/2] and 1 - p = v**(1/beta) on [1/2, 1) take the endpoint singularities
+        # p**(a - 1) and (1 - p)**(beta - 1) of the Beta density out of the integrands
+        def low(u):
+            p = u ** (1 / a)
+            return g(p) * (1 - p) ** (beta - 1) / a
+
+        def high(v):
+            p = 1 - v ** (1 / beta)
+            return g(p) * p ** (a - 1) / beta
+
+        scale = 1 / (1 + k)  # g changes over p ~ 1 / k
+        u_breaks = [0] + [min(scale * f, half) ** a for f in (mp.mpf(1) / 100, 1, 100)] + [half ** a]
+        total = mp.quad(low, sorted(set(u_breaks))) + mp.quad(high, [0, half ** beta])
+        return float(total / mp.beta(a, beta))
 
 
 def paretonbd_p_alive_and_expected(params, t, x, tx, T):
