@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +13,9 @@ from scipy import stats
 
 from .._args import check_number, unit_days, unit_name
 from .._engine import exact_sum, execute
-from ..io import Column, check_same_ids, parse_timestamp, prepare, transaction_columns
+from ..io import Column, check_same_ids, prepare
 from .._errors import DataError
+from ._inputs import acquisition, customers_table, last_day, transactions_table
 from ._reallocate import rank_values
 
 __all__ = ["ad_value", "value_curve", "Economics"]
@@ -100,55 +100,6 @@ def _quoted(values, limit: int = 5) -> str:
     values = list(values)
     text = ", ".join(repr(v) for v in values[:limit])
     return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
-
-
-# --- prepared inputs ----------------------------------------------------------------------------
-
-
-def _customers_table(customers, *, by, customer_col, acquired_col):
-    c = prepare(
-        customers,
-        [
-            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
-            Column("by", by, "group", "string", "the acquisition campaign of each customer", missing="allow"),
-            Column("acquired_col", acquired_col, "acquired_at", "timestamp", "the acquisition time"),
-        ],
-        what="customers",
-    )
-    checks = dict(n=c.count(), n_ids=c.customer_id.nunique(), n_null=c.group.isnull().sum())
-    row = execute(c.aggregate(**checks)).iloc[0]
-    if int(row["n_ids"]) != int(row["n"]):
-        raise DataError(
-            f"column {customer_col!r} (customer_col) in customers has {int(row['n']) - int(row['n_ids'])} "
-            "duplicate customer id(s); customers needs one row per customer (the campaign that "
-            "acquired them). Drop the duplicates, e.g. keep each customer's first row."
-        )
-    if int(row["n_null"] or 0):
-        raise DataError(
-            f"column {by!r} (by) is missing for {int(row['n_null'])} customer(s) in customers; give "
-            "every customer its acquisition campaign, or drop unattributed (organic) customers."
-        )
-    return c
-
-
-def _transactions_table(transactions, *, customer_col, date_col, amount_col):
-    return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
-
-
-def _end_day(tx, observation_end) -> pd.Timestamp:
-    if observation_end is not None:
-        return parse_timestamp(observation_end, argument="observation_end").normalize()
-    last = execute(tx.aggregate(last=tx.date.max()), backend_of=tx)["last"].iloc[0]
-    return pd.Timestamp(last).normalize()
-
-
-def _acquisition(c, tx, has_acquired: bool):
-    """customer_id, group, acq_day (timestamp truncated to the day; from the first purchase if needed)."""
-    if has_acquired:
-        return c.select("customer_id", "group", acq_day=c.acquired_at.truncate("D"))
-    first = tx.group_by("customer_id").aggregate(first=tx.date.min())
-    j = c.left_join(first, "customer_id")
-    return j.select(c.customer_id, c.group, acq_day=j.first.truncate("D"))
 
 
 def _curve(acq, tx, end_day: pd.Timestamp, unit_days: float, margin: float) -> pd.DataFrame:
@@ -255,10 +206,10 @@ def value_curve(
     """
     unit_days = _check_unit(time_unit)
     margin = check_number(margin, "margin", low=0, low_open=True, high=1, example=", e.g. 0.3 for a 30 % margin")
-    c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
-    tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
-    end_day = _end_day(tx, observation_end)
-    out = _curve(_acquisition(c, tx, acquired_col is not None), tx, end_day, unit_days, margin)
+    c = customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
+    tx = transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+    end_day = last_day(tx, observation_end)
+    out = _curve(acquisition(c, tx, acquired_col is not None), tx, end_day, unit_days, margin)
     out = out.rename(columns={"group": by})
     out.attrs.update(time_unit=time_unit, observation_end=end_day, margin=margin)
     return out
@@ -611,7 +562,7 @@ def _campaign_sums(campaigns, *, by, impressions_col, clicks_col, spend_col) -> 
 
 def _acquired_customers(customers, *, known: list, by, customer_col, acquired_col):
     """The customers table (one row each), every acquiring campaign present in ``campaigns``."""
-    c = _customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
+    c = customers_table(customers, by=by, customer_col=customer_col, acquired_col=acquired_col)
     orphans = c.filter(~c.group.isin(known))
     unknown = execute(orphans.group_by("group").aggregate(n=orphans.count()))
     if len(unknown):
@@ -646,17 +597,17 @@ def _per_customer(c, v, transactions, observation_end, *, customer_col, date_col
     curve = None
     per = c.select("customer_id", "group")
     if transactions is not None:
-        tx = _transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+        tx = transactions_table(transactions, customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         check_same_ids(("customers", c), ("transactions", tx))
-        end_day = _end_day(tx, observation_end)
-        acq = _acquisition(c, tx, acquired)
+        end_day = last_day(tx, observation_end)
+        acq = acquisition(c, tx, acquired)
         per = per.left_join(_realised(tx, acq, end_day), "customer_id").select(
             "customer_id", "group",
             realised=ibis.coalesce(ibis._.realised, 0.0), first_order=ibis.coalesce(ibis._.first_order, 0.0))
         curve = _curve(acq, tx, end_day, unit_days, margin)
     else:
         if observation_end is not None:
-            end_day = _end_day(None, observation_end)
+            end_day = last_day(None, observation_end)
         per = per.mutate(realised=ibis.literal(0.0), first_order=ibis.literal(0.0))
     per = per.left_join(v, "customer_id")
     per = per.select("group", "realised", "first_order", clv_missing=per.clv.isnull().cast("int64"),
