@@ -38,6 +38,10 @@ _LAZY: dict[str, str] = {
     "cohort_matrix": "cohort",
     "repeat_rate": "cohort",
     "days_to_second_purchase": "cohort",
+    # lifecycle states, growth accounting, RFM segments
+    "lifecycle_table": "lifecycle",
+    "growth_accounting": "lifecycle",
+    "rfm_segments": "lifecycle",
     # customer lifetime value
     "rfm_summary": "clv",
     "calibration_holdout": "clv",
@@ -66,6 +70,7 @@ _SUBMODULES = {
     "metrics",
     "funnels",
     "cohort",
+    "lifecycle",
     "clv",
     "value",
     "plot",

@@ -1,8 +1,8 @@
 """Plot helpers: each takes ``ax=None`` (a new figure when missing), returns the Axes, and passes
 ``**kwargs`` to matplotlib. Styling is applied only by :func:`cohortkit.set_style`, never at import.
 
-The helpers live in one private module per topic (``_funnel``, ``_cohort``, ``_clv``, ``_value``);
-this package re-exports each module's ``__all__``, importing them on first use.
+The helpers live in one private module per topic (``_funnel``, ``_cohort``, ``_lifecycle``, ``_clv``,
+``_value``); this package re-exports each module's ``__all__``, importing them on first use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-_TOPICS = ("_funnel", "_cohort", "_clv", "_value")
+_TOPICS = ("_funnel", "_cohort", "_lifecycle", "_clv", "_value")
 
 
 def _available():
