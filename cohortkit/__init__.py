@@ -50,6 +50,8 @@ _LAZY: dict[str, str] = {
     # ad value
     "ad_value": "value",
     "Economics": "value",
+    "payback": "value",
+    "payback_curve": "value",
     "rank_shift": "value",
     "reallocate": "value",
     "kpi_tree": "value",

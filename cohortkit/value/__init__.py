@@ -6,6 +6,8 @@ Judge an ad by the customers it brings ("the ad that brought customers who stay 
   customer value, **LTV-ROAS**, **LTV:CAC**, payback period, allowable CPA and ranks.
 * :func:`value_curve` — cumulative revenue / margin per acquired customer by time since acquisition
   (the curve behind the payback period).
+* :func:`payback`, :func:`payback_curve` — when each campaign pays back: observed when the data shows
+  it, projected by a fitted CLV model when it lies beyond the data, with intervals.
 * :func:`rank_shift` — how each campaign's rank moves from one metric to another (CTR → LTV-ROAS).
 * :func:`reallocate` — a fixed budget moved toward higher LTV-ROAS under constant or diminishing
   returns, within share bounds, with the expected change in customer value.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from ._ad_value import Economics, ad_value, value_curve
 from ._kpi import kpi_tree
+from ._payback import payback, payback_curve
 from ._leads import DEFAULT_POINTS, lead_funnel, lead_scores
 from ._reallocate import rank_shift, reallocate
 
@@ -28,6 +31,8 @@ __all__ = [
     "ad_value",
     "Economics",
     "value_curve",
+    "payback",
+    "payback_curve",
     "rank_shift",
     "reallocate",
     "kpi_tree",
