@@ -15,7 +15,7 @@ import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
 from ._base import Objective, PurchaseModel, penalty
-from ._expectation import _EPS, CLOSED_FORM_RTOL, closed_form_condition, g_nudged, g_series
+from ._expectation import EPS, CLOSED_FORM_RTOL, closed_form_condition, g_nudged, g_series
 from ._rows import compress, distinct, dot
 
 __all__ = ["BetaGeo"]
@@ -79,7 +79,7 @@ class BetaGeo(PurchaseModel):
         """
         x, tx, T, t = (np.asarray(v, float) for v in (x, tx, T, t))
         value, cond = self._closed_form(params, t, x, tx, T)
-        bad = ~(np.isfinite(value) & (cond * _EPS < CLOSED_FORM_RTOL))
+        bad = ~(np.isfinite(value) & (cond * EPS < CLOSED_FORM_RTOL))
         if bad.any():
             value = np.array(value, float)
             value[bad] = self._stable(params, *(np.broadcast_to(v, value.shape)[bad] for v in (t, x, tx, T)))

@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CLOSED_FORM_RTOL", "MAX_TERMS", "closed_form_condition", "g_series", "g_nudged"]
+__all__ = ["CLOSED_FORM_RTOL", "EPS", "MAX_TERMS", "closed_form_condition", "g_series", "g_nudged"]
 
 #: the closed form is used where its estimated relative rounding error is below this
 CLOSED_FORM_RTOL = 1e-11
 #: at most this many terms of the positive series per value (then the nudged closed form)
 MAX_TERMS = 200_000
-_EPS = np.finfo(float).eps
+EPS = np.finfo(float).eps
 _CHUNK = 64
 
 
