@@ -1,9 +1,10 @@
 """BG/NBD: Poisson purchases while alive, a coin flip after each purchase decides dropout.
 
 Times are in the model's time unit: ``x`` is the repeat frequency, ``tx`` the recency, ``T`` the
-age. The likelihood and its analytic gradient are cohortkit's (numpy/scipy.special); P(alive) and
-the unconditional expectation delegate to ``lifetimes`` (imported lazily); the conditional
-expectation repeats lifetimes' expression with fewer 2F1 evaluations.
+age. The likelihood and its analytic gradient are cohortkit's (numpy/scipy.special); P(alive) is
+lifetimes' expression in log space; the conditional (and unconditional) expectation is lifetimes'
+expression with fewer 2F1 evaluations and a signed 2F1 where it is accurate, and the positive series
+of :mod:`._expectation` where it is not, so it is finite for every valid input.
 
 Reference: Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
 Pareto/NBD model", *Marketing Science* 24(2), 275-284.
