@@ -37,6 +37,7 @@ FUNCTION_SPECIFIC = {
     "clv", "rfm", "missing_clv", "cost_per_customer", "target_ltv_cac", "budget", "beta", "min_share",
     "max_share", "plan", "key", "from_", "to", "ascending", "tree", "kgi", "change", "points",
     "threshold", "stages", "scores", "roles", "top", "label", "size", "x", "y",
+    "bands", "prior_customers", "currency",
     # readers, sources, data sets, simulator
     "source", "columns", "report", "platform", "channel", "sources", "duplicate_every", "sample",
     "pseudonymize", "salt", "prefix", "length", "frame", "n_customers", "params", "truth", "nps",

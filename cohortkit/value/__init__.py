@@ -8,6 +8,9 @@ Judge an ad by the customers it brings ("the ad that brought customers who stay 
   (the curve behind the payback period).
 * :func:`payback`, :func:`payback_curve` — when each campaign pays back: observed when the data shows
   it, projected by a fitted CLV model when it lies beyond the data, with intervals.
+* :func:`customer_scores`, :func:`bidding_values` — a per-customer score table (P(alive), expected
+  value, segment, campaign) and a conversion value per new customer for value-based bidding, each
+  written to CSV/Parquet with ``path=``.
 * :func:`rank_shift` — how each campaign's rank moves from one metric to another (CTR → LTV-ROAS).
 * :func:`reallocate` — a fixed budget moved toward higher LTV-ROAS under constant or diminishing
   returns, within share bounds, with the expected change in customer value.
@@ -26,6 +29,7 @@ from ._kpi import kpi_tree
 from ._payback import payback, payback_curve
 from ._leads import DEFAULT_POINTS, lead_funnel, lead_scores
 from ._reallocate import rank_shift, reallocate
+from ._scores import SEGMENTS, bidding_values, customer_scores
 
 __all__ = [
     "ad_value",
@@ -33,6 +37,9 @@ __all__ = [
     "value_curve",
     "payback",
     "payback_curve",
+    "customer_scores",
+    "bidding_values",
+    "SEGMENTS",
     "rank_shift",
     "reallocate",
     "kpi_tree",
