@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "nps": "metrics",
     "funnel_from_counts": "funnels",
     "funnel": "funnels",
+    "funnel_dropoffs": "funnels",
+    "funnel_paths": "funnels",
     # cohorts
     "cohort_table": "cohort",
     "cohort_matrix": "cohort",

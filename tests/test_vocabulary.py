@@ -29,7 +29,7 @@ FUNCTION_SPECIFIC = {
     # rates and ad metrics
     "successes", "trials", "successes_a", "trials_a", "successes_b", "trials_b", "method",
     # funnels, cohorts
-    "steps", "order", "mapping_or_frame", "retention", "values", "annot", "fmt",
+    "steps", "order", "mapping_or_frame", "retention", "values", "annot", "fmt", "exclude", "max_events",
     # CLV
     "merge", "penalizer", "engine", "n_boot", "max_frequency", "step", "t", "T", "r", "alpha", "a", "b",
     "p", "q", "v", "n", "frequency", "monetary_value", "path",

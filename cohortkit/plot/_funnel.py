@@ -1,4 +1,5 @@
-"""Plots for funnels and rates: :func:`funnel` (horizontal bars) and :func:`rates` (intervals)."""
+"""Plots for funnels and rates: :func:`funnel` (horizontal bars), :func:`funnel_paths` (the most
+common paths between two steps) and :func:`rates` (intervals)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 from .._errors import DataError
 
-__all__ = ["funnel", "rates"]
+__all__ = ["funnel", "funnel_paths", "rates"]
 
 _FUNNEL_COLUMNS = {
     "step_index",
@@ -108,6 +109,79 @@ def funnel(table: pd.DataFrame, ax=None, **kwargs):
     ax.set_xlabel("users")
     ax.set_ylabel("")
     ax.set_xlim(0, float(np.nanmax(data["users"].to_numpy(dtype=float))) * 1.3 or 1)
+    return ax
+
+
+_PATH_COLUMNS = {"rank", "path", "events", "users", "share", "users_total", "median_time"}
+
+
+def funnel_paths(table: pd.DataFrame, ax=None, **kwargs):
+    """Horizontal bars of the most common paths between two steps, labelled with users and share.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The result of :func:`cohortkit.funnel_paths`. If it has a ``by`` column (paths per group),
+        the bars are grouped by it (seaborn ``hue``) and a path missing from a group has no bar there.
+    ax : matplotlib Axes, optional
+        Drawn into when given; otherwise a new figure is created (taller with more paths).
+    **kwargs
+        Passed to :func:`seaborn.barplot` (and on to matplotlib), e.g. ``color=``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The most common path at the top (by users over all groups, ties by path text). Each bar's
+        width is the users who took that path; its label reads ``"1,234 (56.7%)"``: users and
+        their share of everyone who went from the first step to the second.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"rank": [1, 2], "path": ["view → cart → buy", "view → buy"],
+    ...                       "events": [1, 0], "users": [30, 10], "share": [0.6, 0.2],
+    ...                       "users_total": [50, 50],
+    ...                       "median_time": pd.to_timedelta(["20min", "2min"])})
+    >>> ax = funnel_paths(table)
+    >>> [round(p.get_width()) for p in ax.patches]
+    [30, 10]
+    >>> [t.get_text() for t in ax.yaxis.get_ticklabels()]
+    ['view → cart → buy', 'view → buy']
+    >>> [t.get_text() for t in ax.texts]
+    ['30 (60.0%)', '10 (20.0%)']
+    """
+    import seaborn as sns
+
+    table = _need(table, ["path", "users", "share"], "cohortkit.funnel_paths()")
+    groups = [c for c in table.columns if c not in _PATH_COLUMNS]
+    hue = groups[0] if groups else None
+    data = table.copy()
+    data["path"] = data["path"].astype(str)
+    totals = data.groupby("path", sort=False)["users"].sum().reset_index()
+    totals = totals.sort_values(["users", "path"], ascending=[False, True], kind="stable")
+    order = totals["path"].tolist()
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * max(len(order), 1) * (1 if hue is None else 1.5)))
+    options = dict(errorbar=None, orient="h")
+    if hue is None and "color" not in kwargs:
+        options["color"] = sns.color_palette()[0]
+    options.update(kwargs)
+    sns.barplot(data=data, x="users", y="path", hue=hue, order=order, ax=ax, **options)
+    hue_levels = list(dict.fromkeys(data[hue])) if hue else [None]
+    for container, level in zip(ax.containers, hue_levels):
+        rows = data if level is None else data[data[hue] == level]
+        rows = rows.drop_duplicates("path").set_index("path")
+        labels = []
+        for bar in container:  # a group may lack some paths: find each bar's path by its position
+            path = order[int(round(bar.get_y() + bar.get_height() / 2))]
+            u = rows["users"].get(path, np.nan)
+            labels.append("" if pd.isna(u) else f"{int(u):,} ({_percent(rows['share'][path])})")
+        ax.bar_label(container, labels=labels, padding=3)
+    ax.set_xlabel("users")
+    ax.set_ylabel("")
+    ax.set_xlim(0, float(np.nanmax(data["users"].to_numpy(dtype=float), initial=0)) * 1.3 or 1)
     return ax
 
 
