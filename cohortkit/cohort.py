@@ -72,7 +72,7 @@ _TABLE_COLUMNS = (
 # --- argument checks ----------------------------------------------------------------------
 
 
-def _check_period(period: Any) -> str:
+def check_calendar_unit(period: Any) -> str:
     if not isinstance(period, str) or period not in PERIODS:
         raise DataError(
             f"time_unit={period!r} is not a supported period. Pass 'D' (day), 'W' (ISO week, Monday "
@@ -151,7 +151,7 @@ def _observation_end(value: Any, first: pd.Timestamp, last: pd.Timestamp) -> pd.
 # --- periods ------------------------------------------------------------------------------
 
 
-def _period_index(date: ibis.Value, period: str) -> ibis.Value:
+def period_index(date: ibis.Value, period: str) -> ibis.Value:
     """Integer index of the calendar period holding each timestamp (same on every engine)."""
     if period in ("D", "W"):
         days = date.date().delta(ibis.date(1970, 1, 1), unit="day")
@@ -166,8 +166,8 @@ def _period_index(date: ibis.Value, period: str) -> ibis.Value:
     return year * 4 + ((month - 1) / 3).floor().cast("int64")
 
 
-def _index_of(ts: pd.Timestamp, period: str) -> int:
-    """:func:`_period_index` for one Python timestamp."""
+def period_index_of(ts: pd.Timestamp, period: str) -> int:
+    """:func:`period_index` for one Python timestamp."""
     if period in ("D", "W"):
         days = (ts.normalize() - _EPOCH).days
         return days if period == "D" else math.floor((days + 3) / 7)
@@ -176,7 +176,7 @@ def _index_of(ts: pd.Timestamp, period: str) -> int:
     return ts.year * 4 + (ts.month - 1) // 3
 
 
-def _periods(index: np.ndarray, period: str) -> pd.PeriodIndex:
+def period_labels(index: np.ndarray, period: str) -> pd.PeriodIndex:
     """pandas Periods for integer period indices."""
     index = np.asarray(index, dtype="int64")
     if period == "D":
@@ -279,7 +279,7 @@ def cohort_table(
     >>> t["cumulative_revenue_per_customer"].tolist()
     [7.5, 10.0, 20.0, 8.0, 8.0]
     """
-    period = _check_period(time_unit)
+    period = check_calendar_unit(time_unit)
     retention = _check_retention(retention)
     log_by, customer_by = _by_columns(by, customers, customer_col)
     has_amount = amount_col is not None
@@ -298,17 +298,17 @@ def cohort_table(
         check_same_ids(("transactions", t), ("customers", groups))
     first, last = _scan(t, has_amount)
     obs = _observation_end(observation_end, first, last)
-    last_complete = _index_of(obs + pd.Timedelta(days=1), period) - 1
-    first_index = _index_of(first, period)
+    last_complete = period_index_of(obs + pd.Timedelta(days=1), period) - 1
+    first_index = period_index_of(first, period)
     if last_complete < first_index:
-        first_period = _periods(np.array([first_index]), period)[0]
+        first_period = period_labels(np.array([first_index]), period)[0]
         raise DataError(
             f"observation_end={date_text(obs)!r} leaves no complete {PERIODS[period][0]}: the "
             f"first purchase is in {first_period}, which ends after it. Pass a later "
             f"observation_end or a shorter period (e.g. time_unit='D')."
         )
 
-    t = t.mutate(p=_period_index(t.date, period))
+    t = t.mutate(p=period_index(t.date, period))
     t = t.filter(t.p <= last_complete)  # a literal (guardrail 3): transactions in complete periods
     keys = ["customer_id", "p"]
     if log_by:
@@ -342,7 +342,7 @@ def cohort_table(
     )
     raw = execute(cells)
     out = _dense_cells(raw, group_keys, last_complete, has_amount, retention)
-    out["cohort"] = _periods(out["cohort"].to_numpy(), period)
+    out["cohort"] = period_labels(out["cohort"].to_numpy(), period)
     if by is not None:
         out = out.rename(columns={"by": by})
     out.attrs = {

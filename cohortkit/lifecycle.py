@@ -41,7 +41,6 @@ Ibis table you pass) and come back as pandas long-form frames.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import ibis
@@ -50,6 +49,7 @@ import pandas as pd
 
 from ._args import CALENDAR_UNITS
 from ._engine import decimal_sum, execute
+from .cohort import check_calendar_unit, period_index, period_index_of, period_labels
 from ._errors import DataError
 from .io import Column, date_text, prepare
 from .io import observation_end as end_of_observation
@@ -125,58 +125,6 @@ for _r in (4, 5):
 _GRID[5, 4] = _GRID[5, 5] = "Champions"
 del _r, _f
 
-_EPOCH = pd.Timestamp("1970-01-01")
-_PANDAS_FREQ = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
-
-
-# --- periods (the calendar rule of cohortkit.cohort_table) ------------------------------------
-
-
-def _check_time_unit(time_unit: Any) -> str:
-    if not isinstance(time_unit, str) or time_unit not in CALENDAR_UNITS:
-        raise DataError(
-            f"time_unit={time_unit!r} is not a supported period. Pass 'D' (day), 'W' (ISO week, "
-            "Monday to Sunday), 'M' (calendar month) or 'Q' (calendar quarter)."
-        )
-    return time_unit
-
-
-def _period_index(date: ibis.Value, unit: str) -> ibis.Value:
-    """Integer index of the calendar period holding each timestamp (the same on every engine)."""
-    if unit in ("D", "W"):
-        days = date.date().delta(ibis.date(1970, 1, 1), unit="day")
-        if unit == "D":
-            return days.cast("int64")
-        return ((days + 3) / 7).floor().cast("int64")  # 1970-01-01 was a Thursday
-    year = date.year().cast("int64")
-    month = date.month().cast("int64")
-    if unit == "M":
-        return year * 12 + month - 1
-    return year * 4 + ((month - 1) / 3).floor().cast("int64")
-
-
-def _index_of(ts: pd.Timestamp, unit: str) -> int:
-    if unit in ("D", "W"):
-        days = (ts.normalize() - _EPOCH).days
-        return days if unit == "D" else math.floor((days + 3) / 7)
-    if unit == "M":
-        return ts.year * 12 + ts.month - 1
-    return ts.year * 4 + (ts.month - 1) // 3
-
-
-def _periods(index: np.ndarray, unit: str) -> pd.PeriodIndex:
-    index = np.asarray(index, dtype="int64")
-    if unit == "D":
-        starts = _EPOCH + pd.to_timedelta(index, unit="D")
-    elif unit == "W":
-        starts = _EPOCH + pd.to_timedelta(index * 7 - 3, unit="D")
-    elif unit == "M":
-        starts = pd.to_datetime({"year": index // 12, "month": index % 12 + 1, "day": 1})
-    else:
-        starts = pd.to_datetime({"year": index // 4, "month": (index % 4) * 3 + 1, "day": 1})
-    return pd.DatetimeIndex(starts).to_period(_PANDAS_FREQ[unit])
-
-
 # --- the shared reduction ---------------------------------------------------------------------
 
 
@@ -203,22 +151,22 @@ def _prepared(transactions, customer_col, date_col, amount_col, by):
 
 def _period_flows(transactions, customer_col, date_col, amount_col, time_unit, by, obs_value):
     """Per ([group,] period): new, returning, resurrected, churned counts (and revenues), dense."""
-    unit = _check_time_unit(time_unit)
+    unit = check_calendar_unit(time_unit)
     has_amount = amount_col is not None
     t = _prepared(transactions, customer_col, date_col, amount_col, by)
     span = execute(t.aggregate(first=t.date.min(), last=t.date.max())).iloc[0]
     first, last = pd.Timestamp(span["first"]), pd.Timestamp(span["last"])
     obs = end_of_observation(obs_value, first, last).normalize()
-    last_complete = _index_of(obs + pd.Timedelta(days=1), unit) - 1
-    first_index = _index_of(first, unit)
+    last_complete = period_index_of(obs + pd.Timedelta(days=1), unit) - 1
+    first_index = period_index_of(first, unit)
     if last_complete < first_index:
         raise DataError(
             f"observation_end={date_text(obs)!r} leaves no complete {CALENDAR_UNITS[unit][1]}: the "
-            f"first purchase is in {_periods(np.array([first_index]), unit)[0]}, which ends after it. "
+            f"first purchase is in {period_labels(np.array([first_index]), unit)[0]}, which ends after it. "
             "Pass a later observation_end or a shorter period (e.g. time_unit='D')."
         )
 
-    t = t.mutate(p=_period_index(t.date, unit))
+    t = t.mutate(p=period_index(t.date, unit))
     t = t.filter(t.p <= last_complete)  # a literal (shared/ENGINE.md, guardrail 3)
     keys = ["customer_id", "p"]
     if by is not None:
@@ -296,7 +244,7 @@ def _period_flows(transactions, customer_col, date_col, amount_col, time_unit, b
 
 
 def _finish(out: pd.DataFrame, group: list[str], by, unit: str) -> pd.DataFrame:
-    out["period"] = _periods(out["p"].to_numpy(), unit)
+    out["period"] = period_labels(out["p"].to_numpy(), unit)
     out = out.drop(columns="p")
     if by is not None:
         out = out.rename(columns={"by": by})

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cohortkit as ck
-from cohortkit.cohort import _index_of
+from cohortkit.cohort import period_index_of as _index_of
 
 START = pd.Timestamp("2024-01-01")
 #: examples per property that runs engine queries (each example is a few DuckDB round trips)

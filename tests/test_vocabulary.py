@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 PACKAGE = ROOT / "cohortkit"
 
-PUBLIC_MODULES = ["metrics", "funnels", "cohort", "clv", "value", "plot", "io", "sources", "datasets",
+PUBLIC_MODULES = ["metrics", "funnels", "cohort", "lifecycle", "clv", "value", "plot", "io", "sources", "datasets",
                   "simulate", "privacy", "style", "workshop"]
 
 #: Arguments that belong to one function each (the page's "other arguments"): adding one is a decision.
