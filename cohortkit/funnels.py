@@ -622,7 +622,6 @@ def _us_to_timestamp(values: pd.Series) -> pd.Series:
     return pd.to_datetime(pd.Series(values, dtype="int64"), unit="us").astype("datetime64[us]")
 
 
-@renamed(user_col="customer_col", time_col="date_col")
 def funnel_dropoffs(
     events: Any,
     steps: list[str],
@@ -808,7 +807,6 @@ def _paths_expr(t: ir.Table, steps: list[str], window_us: int, with_group: bool,
     return agg.mutate(rank=rank + 1)
 
 
-@renamed(user_col="customer_col", time_col="date_col")
 def funnel_paths(
     events: Any,
     steps: list[str],
