@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import matplotlib
 import numpy as np
@@ -49,3 +50,33 @@ def cdnow_sample():
     from cohortkit.datasets import load_cdnow
 
     return load_cdnow(sample=True)
+
+
+@pytest.fixture(scope="session")
+def spark_con():
+    """One local Spark session (Ibis PySpark backend) for every Spark test of the run.
+
+    Skipped when pyspark or Java is missing, except in CI (``CI`` set), where a missing pyspark fails.
+    """
+    if os.environ.get("CI"):
+        import pyspark  # noqa: F401  (CI must run the Spark tests)
+    else:
+        pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("Java is not installed")
+    import ibis
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cohortkit-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield ibis.pyspark.connect(session)
+    session.stop()

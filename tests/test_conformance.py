@@ -72,8 +72,6 @@ other kinds).
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -321,32 +319,6 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, request):
     return World(tmp_path_factory.mktemp("conformance"), request)
-
-
-@pytest.fixture(scope="module")
-def spark_con():
-    if os.environ.get("CI"):
-        import pyspark  # noqa: F401  (CI must run the Spark cells, as in test_spark.py)
-    else:
-        pytest.importorskip("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("Java is not installed")
-    import ibis
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cohortkit-conformance")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield ibis.pyspark.connect(session)
-    session.stop()
 
 
 # --- the functions ----------------------------------------------------------------------------------
