@@ -15,6 +15,9 @@ __all__ = ["period_transactions", "calibration_holdout_table", "tracking_table",
 def _fitted(model):
     if not isinstance(model, CLVModel) or not hasattr(model, "params_"):
         raise DataError("model must be a fitted cohortkit.CLVModel; call CLVModel(...).fit(summary) first.")
+    if getattr(model, "_design", None) is not None:
+        raise DataError("this diagnostic does not support models fitted with covariates yet; fit one model "
+                        "without covariates (or one per group) for it.")
     return model._pp()
 
 

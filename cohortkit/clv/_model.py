@@ -16,6 +16,7 @@ import pandas as pd
 from .._args import renamed, unit_days, unit_name
 from .._errors import CohortkitWarning, DataError
 from . import _fit as F
+from ._covariates import CovariateBetaGeo, CovariateGammaGamma, Design, covariate_frame, group_codes, hessian_se
 from ._registry import purchase_model as _purchase_model
 from ._registry import spend_model as _spend_model
 from ._rows import compress
@@ -167,8 +168,9 @@ class CLVModel:
     def _engine(self):
         return getattr(self, "engine", "numpy")
 
-    def fit(self, summary: pd.DataFrame, *, time_unit: str | None = None) -> "CLVModel":
-        """Estimate the models from an RFM summary.
+    def fit(self, summary: pd.DataFrame, *, time_unit: str | None = None, covariates=None,
+            customer_col: str = "customer_id") -> "CLVModel":
+        """Estimate the models from an RFM summary, optionally with time-invariant covariates.
 
         Parameters
         ----------
@@ -178,6 +180,18 @@ class CLVModel:
         time_unit : {"D", "W"}, optional
             Unit of recency and T. Read from ``summary.attrs["time_unit"]`` (set by
             :func:`rfm_summary`) when not given.
+        covariates : pandas.DataFrame or list of str, optional
+            Time-invariant covariates of each customer (acquisition campaign, channel, first-order
+            value band, any categorical or numeric column): a customer table with ``customer_col``
+            and the covariate columns (every other column is used), or a list of columns of
+            ``summary``. Categorical columns are dummy coded against their first level (sorted, or
+            the first category of a pandas Categorical); numeric columns enter as they are. The
+            purchase rate, both dropout parameters and (with a spend model) the spend scale depend
+            on them (see :mod:`cohortkit.clv._covariates`; BG/NBD only). The coefficients are in
+            ``coefficients_``; ``params_`` keeps ``r, alpha, a, b, p, q, v`` of the reference
+            customer (all covariates 0) and the coefficients below them.
+        customer_col : str
+            The customer id column of a ``covariates`` table (matched to ``summary["customer_id"]``).
 
         Returns
         -------
@@ -194,7 +208,13 @@ class CLVModel:
         data = _validated(summary, need_monetary=spend is not None)
         _check_estimable(data)
         self._purchase, self._spend = purchase, spend
+        self._base_purchase, self._base_spend = purchase, spend
         self.time_unit_ = time_unit
+        self._design = None
+        self.__dict__.pop("_boot_cache", None)
+        if covariates is not None:
+            self._fit_covariates(summary, data, covariates, customer_col)
+            return self
         self._data = data
         self._rows, self._counts, self._inv = compress(data["frequency"], data["recency"], data["T"])
         if spend is not None:
@@ -225,6 +245,71 @@ class CLVModel:
             params.extend(part_params)
         self.params_ = pd.DataFrame(params).set_index("parameter")
         self.fit_info_ = pd.DataFrame.from_dict(info, orient="index")
+
+    def _fit_covariates(self, summary, data, covariates, customer_col):
+        """Fit BG/NBD (and Gamma-Gamma) with covariates: plain fits first, as the warm start."""
+        if self._purchase.name != "bgnbd":
+            raise DataError(f"covariates= is supported with purchase_model='bgnbd' only (got "
+                            f"{self._purchase.name!r}); fit one model per group for the others.")
+        frame, columns = covariate_frame(summary, covariates, customer_col)
+        clash = [c for c in columns if c in ("frequency", "recency", "T", "monetary_value")]
+        if clash:
+            raise DataError(f"covariates {clash} are RFM columns, not customer attributes; leave them out.")
+        design = Design.from_frame(frame, columns)
+        z = design.matrix(frame)
+        zg, g = group_codes(z)
+        self._design, self._zg = design, zg
+        self._profiles = design.profiles(frame)
+        self._covariate_values = pd.DataFrame(z, index=data.index)
+        data = data.copy()
+        for j in range(z.shape[1]):
+            data[_zcol(j)] = z[:, j]
+        self._data = data
+        # the plain models: their estimates are the start of the covariate fits
+        prows, pcounts, _ = compress(data["frequency"], data["recency"], data["T"])
+        plain = F.fit(self._purchase, prows.T, pcounts, self.penalizer, engine="numpy")
+        k = z.shape[1]
+        self._purchase = CovariateBetaGeo(design, zg)
+        self._rows, self._counts, self._inv = compress(data["frequency"], data["recency"], data["T"], g)
+        starts = [np.concatenate([plain.log_x, np.zeros(3 * k)])]
+        if self._spend is not None:
+            srows, scounts, _ = _spend_rows(data)
+            splain = F.fit(self._spend, srows.T, scounts, self.penalizer, engine="numpy")
+            self._spend = CovariateGammaGamma(design, zg)
+            with warnings.catch_warnings():  # the plain rows above already warned
+                warnings.simplefilter("ignore", CohortkitWarning)
+                self._srows, self._scounts, self._sinv = _spend_rows(data, g)
+            starts.append(np.concatenate([splain.log_x, np.zeros(k)]))
+        else:
+            self._srows = self._scounts = self._sinv = None
+        results, params, info = [], [], {}
+        for (model, rows, counts), x0 in zip(self._parts(), starts):
+            result = F.fit(model, rows.T, counts, self.penalizer, x0=x0, engine="numpy")
+            F.warn_fit(model.name, result, stacklevel=5)
+            results.append(result)
+            part, info[model.name] = _covariate_standard_errors(model, rows, counts, result, self.penalizer)
+            params.extend(part)
+        self._p_fit = results[0]
+        if self._spend is not None:
+            self._s_fit = results[1]
+            problem = self._base_spend.check_fit(results[1].params[:3])
+            if problem:
+                warnings.warn(problem, CohortkitWarning, stacklevel=4)
+        self.params_ = pd.DataFrame(params).set_index("parameter")
+        self.fit_info_ = pd.DataFrame.from_dict(info, orient="index")
+        coef = self.params_[self.params_.index.str.contains(":")].copy()
+        process, covariate = zip(*(name.split(":", 1) for name in coef.index))
+        table = design.table().set_index("covariate")
+        self.coefficients_ = pd.DataFrame({
+            "process": process,
+            "parameter": [{"purchase": "alpha", "dropout_a": "a", "dropout_b": "b", "spend": "v"}[p] for p in process],
+            "covariate": covariate,
+            "reference": [table.loc[c, "reference"] for c in covariate],
+            "estimate": coef["estimate"].to_numpy(),
+            "std_error": coef["std_error"].to_numpy(),
+        })
+        self.coefficients_["multiplier"] = np.exp(self.coefficients_["estimate"])
+        self.reference_ = design.reference
 
     def _fit_part(self, model, rows, counts) -> F.FitResult:
         result = F.fit(model, rows.T, counts, self.penalizer, engine=self._engine())
@@ -269,7 +354,29 @@ class CLVModel:
                 f"summary is in time_unit={unit!r} but the model was fitted in {self.time_unit_!r}; "
                 f"recompute the summary with time_unit={self.time_unit_!r}."
             )
-        return _validated(summary, need_monetary=need_monetary)
+        data = _validated(summary, need_monetary=need_monetary)
+        if getattr(self, "_design", None) is not None:
+            data = self._with_covariates(summary, data)
+        return data
+
+    def _with_covariates(self, summary, data):
+        """``data`` plus the design columns: from the covariate columns of ``summary``, else looked up
+        for the training customers by id."""
+        design = self._design
+        if all(c in summary.columns for c in design.columns):
+            z = design.matrix(summary.reset_index(drop=True))
+        else:
+            known = self._covariate_values
+            pos = known.index.get_indexer(data.index)
+            if (pos < 0).any():
+                raise DataError(
+                    f"summary has {int((pos < 0).sum())} customers the model was not fitted on and no covariate "
+                    f"columns {design.columns}; merge those columns into summary to predict for them.")
+            z = known.to_numpy()[pos]
+        data = data.copy()
+        for j in range(z.shape[1]):
+            data[_zcol(j)] = z[:, j]
+        return data
 
     def _to_model_units(self, t, time_unit):
         unit = self.time_unit_ if time_unit is None else time_unit
@@ -277,9 +384,51 @@ class CLVModel:
 
     # ---- predictions -------------------------------------------------------------------------
 
-    def _per_row(self, data, fn):
-        rows, _, inv = compress(data["frequency"], data["recency"], data["T"])
-        return np.asarray(fn(*rows.T), float)[inv]
+    def _groups(self, data):
+        """``(design rows of the groups, [(customer positions, unique (x, tx, T) rows, inverse)])``.
+
+        Without covariates there is one group (every customer); with covariates, one group per
+        distinct covariate row.
+        """
+        x, tx, T = (data[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        if getattr(self, "_design", None) is None:
+            rows, _, inv = compress(x, tx, T)
+            return np.zeros((1, 0)), [(slice(None), rows, inv)]
+        zg, g = group_codes(data[[_zcol(j) for j in range(len(self._design.names))]].to_numpy(float))
+        order = np.argsort(g, kind="stable")
+        bounds = np.searchsorted(g[order], np.arange(len(zg) + 1))
+        parts = []
+        for j in range(len(zg)):
+            idx = order[bounds[j]:bounds[j + 1]]
+            rows, _, inv = compress(x[idx], tx[idx], T[idx])
+            parts.append((idx, rows, inv))
+        return zg, parts
+
+    def _purchase_table(self, pp, zg):
+        """BG/NBD-style parameters of each group (one row per design row of ``zg``)."""
+        if getattr(self, "_design", None) is None:
+            return np.asarray(pp, float)[None, :]
+        return self._purchase.group_params(pp, zg)
+
+    def _spend_table(self, sp, zg):
+        if getattr(self, "_design", None) is None:
+            return np.asarray(sp, float)[None, :]
+        return self._spend.group_params(sp, zg)
+
+    def _by_group(self, data, pp, fn, groups=None):
+        """``fn(params, x, tx, T)`` on each group's unique rows with the group's parameters, per customer."""
+        zg, parts = self._groups(data) if groups is None else groups
+        table = self._purchase_table(pp, zg)
+        out = np.empty(len(data))
+        for j, (idx, rows, inv) in enumerate(parts):
+            out[idx] = np.asarray(fn(table[j], *rows.T), float)[..., inv]
+        return out
+
+    def _pmodel(self):
+        return getattr(self, "_base_purchase", self._purchase)
+
+    def _smodel(self):
+        return getattr(self, "_base_spend", self._spend)
 
     def p_alive(self, summary: pd.DataFrame | None = None) -> pd.Series:
         """Probability that each customer is still active at the end of their observation period.
@@ -288,12 +437,12 @@ class CLVModel:
         ``summary`` is None).
         """
         data = self._summary(summary)
-        pp = self._pp()
-        values = self._per_row(data, lambda x, tx, T: self._purchase.p_alive(pp, x, tx, T))
+        values = self._by_group(data, self._pp(), self._pmodel().p_alive)
         return pd.Series(values, index=data.index, name="p_alive")
 
-    def _expected_purchases(self, params, data, t):
-        return self._per_row(data, lambda x, tx, T: self._purchase.conditional_expected(params, t, x, tx, T))
+    def _expected_purchases(self, params, data, t, groups=None):
+        model = self._pmodel()
+        return self._by_group(data, params, lambda p, x, tx, T: model.conditional_expected(p, t, x, tx, T), groups)
 
     def predict_purchases(self, t: float, *, summary=None, time_unit: str | None = None, ci: float | None = None,
                           n_boot: int = 200, seed: int = 0):
@@ -323,16 +472,27 @@ class CLVModel:
         if ci is None:
             return point
         lo, hi = _ci_bounds(ci)
-        draws = np.array([self._expected_purchases(pp, data, tm) for pp, _ in self._bootstrap(n_boot, seed)])
+        groups = self._groups(data)
+        draws = np.array([self._expected_purchases(pp, data, tm, groups) for pp, _ in self._bootstrap(n_boot, seed)])
         return pd.DataFrame({"expected_purchases": point, "lower": np.quantile(draws, lo, axis=0),
                              "upper": np.quantile(draws, hi, axis=0)}, index=data.index)
 
     def expected_spend(self, summary: pd.DataFrame | None = None) -> pd.Series:
         """Expected mean spend per future purchase of each customer (Gamma-Gamma, note 025 eq. 5)."""
         data = self._summary(summary, need_monetary=True)
-        sp = self._sp()
-        values = self._spend.expected_spend(sp, data["frequency"], data["monetary_value"], self._fallback_spend())
-        return pd.Series(np.asarray(values, float), index=data.index, name="expected_spend")
+        values = self._spend_values(self._sp(), self._groups(data)[0], data)
+        return pd.Series(values, index=data.index, name="expected_spend")
+
+    def _spend_values(self, sp, zg, data, codes=None):
+        """Expected spend per purchase of each customer of ``data`` (groups ``zg``)."""
+        x, m = data["frequency"].to_numpy(float), data["monetary_value"].to_numpy(float)
+        table = self._spend_table(sp, zg)
+        if len(table) == 1:
+            return np.asarray(self._smodel().expected_spend(table[0], x, m, self._fallback_spend()), float)
+        if codes is None:
+            _, codes = group_codes(data[[_zcol(j) for j in range(len(self._design.names))]].to_numpy(float))
+        p, q, v = table[codes].T
+        return np.asarray(self._smodel().expected_spend((p, q, v), x, m, self._fallback_spend()), float)
 
     def _fallback_spend(self) -> float:
         """The observed mean spend of the repeat customers fitted: the expected spend where the
@@ -340,17 +500,26 @@ class CLVModel:
         return float(np.average(self._srows[:, 1], weights=self._scounts))
 
     def _clv_prepare(self, data):
-        rows, _, inv = compress(data["frequency"], data["recency"], data["T"])
-        return rows, inv, data["frequency"].to_numpy(float), data["monetary_value"].to_numpy(float)
+        groups = self._groups(data)
+        codes = None
+        if len(groups[0]) > 1:
+            codes = np.empty(len(data), np.intp)
+            for j, (idx, _, _) in enumerate(groups[1]):
+                codes[idx] = j
+        return groups, codes, data
 
     def _clv_values(self, pp, sp, prepared, steps, step, rate, margin):
-        rows, inv, x, m = prepared
+        groups, codes, data = prepared
         times = (np.arange(1, steps + 1) * step)[:, None]
-        cum = self._purchase.conditional_expected(pp, times, rows[:, 0], rows[:, 1], rows[:, 2])
-        increments = np.diff(cum, axis=0, prepend=0.0)
         discount = (1.0 + rate) ** -np.arange(1, steps + 1)
-        purchases = (discount @ increments)[inv]
-        spend = np.asarray(self._spend.expected_spend(sp, x, m, self._fallback_spend()), float)
+        model = self._pmodel()
+
+        def discounted(p, x, tx, T):
+            cum = model.conditional_expected(p, times, x, tx, T)
+            return discount @ np.diff(cum, axis=0, prepend=0.0)
+
+        purchases = self._by_group(data, pp, discounted, groups)
+        spend = self._spend_values(sp, groups[0], data, codes)
         return purchases * spend * margin
 
     def _clv_args(self, horizon, time_unit, discount_rate, margin):
@@ -413,7 +582,7 @@ class CLVModel:
         self._check_fitted()
         need_m = self._spend is not None
         data = self._summary(summary, need_monetary=need_m)
-        out = data.copy()
+        out = data[[c for c in data.columns if not str(c).startswith(_ZPREFIX)]].copy()
         out["p_alive"] = self.p_alive(summary).to_numpy()
         if horizon is not None:
             if time_unit is None:
@@ -425,6 +594,96 @@ class CLVModel:
                 out["clv"] = self.clv(horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin,
                                       summary=summary).to_numpy()
         return out.reset_index()
+
+    # ---- a new customer ----------------------------------------------------------------------------
+
+    def new_customer_value(self, covariates=None, *, horizon: int, time_unit: str, discount_rate: float = 0.0,
+                           margin: float = 1.0, ci: float | None = None, n_boot: int = 200,
+                           seed: int = 0) -> pd.DataFrame:
+        """Expected purchases, spend and value of a customer acquired today, per covariate value.
+
+        A new customer makes their first purchase now (period 0, not discounted), then repeat
+        purchases as the fitted model says for a customer with those covariates:
+        ``expected_purchases`` = E[X(horizon)] repeat purchases (FHL 2005, eq. 9, with the
+        customer's own ``r, alpha, a, b``), ``expected_spend`` = ``p v / (q - 1)`` per purchase
+        (the observed mean spend of the repeat customers where q <= 1), and
+
+        ``clv = margin * expected_spend * (1 + sum_k E[repeat purchases in period k] / (1 + discount_rate)**k)``
+
+        (the first purchase included, as the shop's ``expected_value_730d``; subtract
+        ``margin * expected_spend`` for the repeat value alone).
+
+        Parameters
+        ----------
+        covariates : pandas.DataFrame or dict, optional
+            One row per profile with the covariate columns the model was fitted with (a dict of
+            lists works too). Default: every distinct covariate row of the training customers
+            (e.g. each campaign). A model without covariates gives one row.
+        horizon, time_unit, discount_rate, margin
+            As in :meth:`clv`.
+        ci : float, optional
+            With e.g. ``ci=0.9``, ``*_lower`` and ``*_upper`` columns from ``n_boot`` bootstrap refits
+            (customers resampled with replacement, ``seed``): parameter uncertainty of the mean value of a
+            new customer of each profile.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The covariate columns, ``expected_purchases, expected_spend, clv`` (and their bounds).
+
+        Examples
+        --------
+        >>> import cohortkit as ck
+        >>> shop = ck.datasets.load_shop()
+        >>> rfm = ck.rfm_summary(shop.transactions, amount_col="amount", observation_end="2023-06-30", time_unit="W")
+        >>> model = ck.CLVModel(penalizer=0.001).fit(rfm, covariates=shop.customers[["customer_id", "campaign"]])
+        >>> new = model.new_customer_value(horizon=52, time_unit="W")
+        >>> new.sort_values("clv", ascending=False)["campaign"].tolist()[:2]
+        ['generic_search', 'line_retargeting']
+        """
+        steps, step, rate, margin = self._clv_args(horizon, time_unit, discount_rate, margin)
+        self._sp()
+        design = getattr(self, "_design", None)
+        if design is None:
+            if covariates is not None:
+                raise DataError("this model was fitted without covariates; call new_customer_value() without them.")
+            profiles = pd.DataFrame(index=[0])
+            zg = np.zeros((1, 0))
+        else:
+            profiles = self._profiles if covariates is None else pd.DataFrame(covariates).reset_index(drop=True)
+            zg = design.matrix(profiles)
+            profiles = profiles[design.columns]
+
+        def values(pp, sp):
+            table = self._purchase_table(pp, zg)
+            times = np.arange(1, steps + 1) * step
+            discount = (1.0 + rate) ** -np.arange(1, steps + 1)
+            purchases, discounted = np.empty(len(zg)), np.empty(len(zg))
+            for j, params in enumerate(table):
+                cum = np.asarray(self._pmodel().expected(params, times), float)
+                purchases[j] = cum[-1]
+                discounted[j] = discount @ np.diff(cum, prepend=0.0)
+            p, q, v = self._spend_table(sp, zg).T
+            with np.errstate(divide="ignore", invalid="ignore"):
+                spend = np.where(q > 1, p * v / (q - 1.0), self._fallback_spend())
+            return purchases, spend, margin * spend * (1.0 + discounted)
+
+        out = profiles.reset_index(drop=True).copy()
+        names = ("expected_purchases", "expected_spend", "clv")
+        for name, value in zip(names, values(self._pp(), self._sp())):
+            out[name] = value
+        if ci is not None:
+            lo, hi = _ci_bounds(ci)
+            draws = [values(pp, sp) for pp, sp in self._bootstrap(n_boot, seed)]
+            for i, name in enumerate(names):
+                d = np.array([dr[i] for dr in draws])
+                d[~np.isfinite(d)] = np.nan  # a refit that ran off to the edge: left out, not NaN bounds
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    out[f"{name}_lower"] = np.nanquantile(d, lo, axis=0)
+                    out[f"{name}_upper"] = np.nanquantile(d, hi, axis=0)
+        out.attrs.update(horizon=steps, time_unit=time_unit, ci=ci, n_boot=int(n_boot) if ci else None)
+        return out
 
     # ---- bootstrap -------------------------------------------------------------------------------
 
@@ -496,6 +755,8 @@ class CLVModel:
         bootstrap intervals still work after :meth:`load`. No pickle. (The file keeps the keys
         ``"purchase"`` and ``"spend"`` for the model names: format version 1 is unchanged.)"""
         self._check_fitted()
+        if getattr(self, "_design", None) is not None:
+            raise DataError("saving a CLVModel fitted with covariates is not supported yet; refit it instead.")
         doc = {
             "format": "cohortkit.CLVModel",
             "version": 1,
@@ -527,6 +788,7 @@ class CLVModel:
         model.fit_info_ = pd.DataFrame(doc["fit_info"]).set_index("model")
         model.fit_info_.index.name = None
         model._data = None
+        model._design = None
         model._inv = None
         model._rows = np.asarray(doc["purchase_rows"]["rows"], float)
         model._counts = np.asarray(doc["purchase_rows"]["counts"], float)
@@ -543,6 +805,43 @@ class CLVModel:
         engine = "" if self._engine() == "numpy" else f", engine={self._engine()!r}"
         return (f"CLVModel(purchase_model={self.purchase_model!r}, spend_model={self.spend_model!r}, "
                 f"penalizer={self.penalizer!r}{engine})")
+
+
+_ZPREFIX = "__covariate_"
+
+
+def _zcol(j: int) -> str:
+    """Name of the j-th design column carried in a validated summary."""
+    return f"{_ZPREFIX}{j}"
+
+
+def _covariate_standard_errors(model, rows, counts, result, penalizer):
+    """``params_`` rows and the ``fit_info_`` row of a covariate sub-model (delta method)."""
+    columns = tuple(rows.T)
+    scale = model.time_scale(columns)
+    objective = model.gradient_objective(model.scaled_rows(columns, scale), counts, penalizer)
+    cov, hess_inv = hessian_se(objective, result.log_x, counts.sum())
+    result.hess_inv = hess_inv
+    n_base = len(model.params) - (3 if isinstance(model, CovariateBetaGeo) else 1) * model.k
+    if cov is None:
+        se = np.full(len(model.params), np.nan)
+    else:
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        se = np.array(result.params, float) * sd  # log-parameters: se = value * se(log)
+        coef_scale = np.tile(model.design.scale, (len(model.params) - n_base) // max(model.k, 1)) if model.k else []
+        se[n_base:] = sd[n_base:] / coef_scale
+        se[:n_base] = np.abs(se[:n_base])
+    params = [{"parameter": par, "model": model.name, "estimate": float(est), "std_error": float(err)}
+              for par, est, err in zip(model.params, result.params, se)]
+    info = {
+        "n_customers": int(counts.sum()),
+        "n_rows": int(len(counts)),
+        "log_likelihood": float((counts * model.loglik(result.params, *columns)).sum()),
+        "converged": bool(result.converged),
+        "message": result.message,
+        "iterations": result.iterations,
+    }
+    return params, info
 
 
 def _summary_time_unit(summary, time_unit) -> str:
@@ -573,7 +872,7 @@ def _check_estimable(data) -> None:
         raise DataError(f"summary column 'T' is 0 for all {n} customers; pass an observation_end after the purchases.")
 
 
-def _spend_rows(data):
+def _spend_rows(data, groups=None):
     """Unique (frequency, monetary_value) rows of the repeat customers with a positive spend, their
     counts, and each customer's row (-1: not in the spend model).
 
@@ -598,7 +897,10 @@ def _spend_rows(data):
                 "Gamma-Gamma spend model cannot be estimated; check amount_col, or fit with "
                 "spend_model=None."
             )
-    srows, scounts, sinv = compress(data["frequency"].to_numpy()[repeat], m[repeat])
+    columns = [data["frequency"].to_numpy()[repeat], m[repeat]]
+    if groups is not None:
+        columns.append(np.asarray(groups)[repeat])
+    srows, scounts, sinv = compress(*columns)
     row_of_customer = np.full(len(data), -1)
     row_of_customer[repeat] = sinv
     return srows, scounts, row_of_customer

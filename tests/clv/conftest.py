@@ -34,3 +34,11 @@ def _central_gradient(f, x, h=1e-6):
 def central_gradient():
     """``central_gradient(f, x)``: the gradient of ``f(x)[0]`` by central differences (h = 1e-6)."""
     return _central_gradient
+
+
+@pytest.fixture(scope="session")
+def shop():
+    """The bundled simulated shop (known truth)."""
+    from cohortkit.datasets import load_shop
+
+    return load_shop()
