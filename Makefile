@@ -5,7 +5,17 @@ BIN    := $(VENV)/bin
 EXTRAS ?= dev
 comma  := ,
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
-DATA   ?=
+# make report: your data instead of the bundled shop, passed to every notebook that has the matching
+# papermill parameter (data_path, customer_col, date_col, amount_col, campaign_col, customers_path,
+# campaigns_path, lang). LANG is taken only from the command line (the shell's LANG is a locale).
+DATA         ?=
+CUSTOMER_COL ?=
+DATE_COL     ?=
+AMOUNT_COL   ?=
+CAMPAIGN_COL ?=
+CUSTOMERS    ?=
+CAMPAIGNS    ?=
+JOBS         ?= 2
 # The lock: the exact version of every dependency (runtime and all extras, every Python >= 3.11 and
 # platform), which `make install` installs with `pip install -c`. `make lock` remakes it with the uv
 # pinned in requirements/tools.txt. LOCK_DATE is uv's --exclude-newer cut-off (releases uploaded after
@@ -64,7 +74,12 @@ lock:
 	cmp -s $(LOCK).tmp $(LOCK) && rm $(LOCK).tmp || mv $(LOCK).tmp $(LOCK)
 
 report: $(STAMP)
-	$(BIN)/python -m cohortkit._report --notebooks notebooks --out reports $(if $(DATA),--data "$(DATA)",)
+	$(BIN)/python -m cohortkit._report --notebooks notebooks --out reports --jobs $(JOBS) \
+	    $(if $(DATA),--data "$(DATA)") $(if $(CUSTOMER_COL),--customer-col "$(CUSTOMER_COL)") \
+	    $(if $(DATE_COL),--date-col "$(DATE_COL)") $(if $(AMOUNT_COL),--amount-col "$(AMOUNT_COL)") \
+	    $(if $(CAMPAIGN_COL),--campaign-col "$(CAMPAIGN_COL)") $(if $(CUSTOMERS),--customers "$(CUSTOMERS)") \
+	    $(if $(CAMPAIGNS),--campaigns "$(CAMPAIGNS)") \
+	    $(if $(filter command line,$(origin LANG)),--lang "$(LANG)")
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$(test "$$(id -u)" -eq 0 && echo --allow-root)

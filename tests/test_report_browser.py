@@ -1,12 +1,17 @@
 """The rendered report, opened in headless Chromium: images decode, no cell shows an error.
 
 A tiny notebook (markdown title, printed text, a matplotlib figure with a Japanese title after
-``set_style("ja")``) goes through :func:`cohortkit._report.build_report`. Each page is copied with a
-small script appended that records, once the page has loaded, how many images there are, how many
-decoded (``naturalWidth > 0``), and which outputs went to stderr (nbconvert 7 renders both error
-tracebacks and warnings as ``data-mime-type="application/vnd.jupyter.stderr"``). Chromium runs with
-``--dump-dom`` and the network blocked; the result is read back from the dumped DOM. A negative
-control (a broken image, an error output and a warning) shows the check can fail.
+``set_style("ja")``) goes through :func:`cohortkit._report.build_report`, and so does the real series
+(``test_real_report``, slow: it executes every notebook). Each page is copied with two small scripts:
+one first in ``<head>`` that records console errors and warnings, uncaught exceptions and resources
+that fail to load; one appended that records, once the page has loaded, how many images there are,
+how many decoded (``naturalWidth > 0``), which outputs went to stderr (nbconvert 7 renders both error
+tracebacks and warnings as ``data-mime-type="application/vnd.jupyter.stderr"``), every link, whether
+each same-page anchor exists, and how many code inputs are visible before and after the "Show code"
+button is clicked. Chromium runs with ``--dump-dom`` and the network blocked; the result is read back
+from the dumped DOM. Links to other files are resolved on disk (their anchors too). Negative controls
+(a broken image, an error output, a warning, a script error, a dead link) show the checks can fail.
+Playwright is not used: its pip package drives its own browser build, which cannot be downloaded here.
 
 Chromium is the Debian ``chromium`` package; when it is missing the set-up installs it with apt-get
 (as root) or skips with the reason.
@@ -27,6 +32,32 @@ import pytest
 pytestmark = pytest.mark.browser
 
 RESULT_ID = "ck-browser-check"
+# first in <head>: console errors / warnings, uncaught exceptions and failed resources (capture phase)
+CONSOLE_SCRIPT = """
+<script>
+window.__ckConsole = [];
+(function () {
+  ["error", "warn"].forEach(function (level) {
+    var original = console[level];
+    console[level] = function () {
+      window.__ckConsole.push(level + ": " + Array.prototype.join.call(arguments, " ").slice(0, 300));
+      return original.apply(console, arguments);
+    };
+  });
+  window.addEventListener("error", function (e) {
+    var t = e.target;
+    if (t && t !== window && (t.src || t.href)) {
+      window.__ckConsole.push("failed to load " + (t.src || t.href).slice(0, 200));
+    } else {
+      window.__ckConsole.push("uncaught: " + e.message);
+    }
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) {
+    window.__ckConsole.push("unhandled rejection: " + String(e.reason).slice(0, 300));
+  });
+})();
+</script>
+"""
 CHECK_SCRIPT = """
 <script>
 window.addEventListener("load", function () {
@@ -45,8 +76,23 @@ window.addEventListener("load", function () {
       function (a) { return a.getAttribute("href"); }),
     headings: Array.prototype.map.call(document.querySelectorAll("h1"),
       function (h) { return h.textContent.replace(/\\u00b6/g, "").trim(); }),
+    missing_anchors: Array.prototype.map.call(document.querySelectorAll('a[href^="#"]'),
+      function (a) { return a.getAttribute("href"); }).filter(function (h) {
+        // a browser tries the fragment as written, then percent-decoded (nbconvert writes ids encoded)
+        return h.length > 1 && !document.getElementById(h.slice(1)) &&
+          !document.getElementById(decodeURIComponent(h.slice(1))); }),
+    console: window.__ckConsole || [],
     text: document.body.innerText.slice(0, 5000)
   };
+  function visibleCode() {
+    return Array.prototype.filter.call(
+      document.querySelectorAll(".jp-CodeCell .jp-Cell-inputWrapper"),
+      function (e) { return e.offsetParent !== null; }).length;
+  }
+  var toggle = document.getElementById("ck-code-toggle");
+  result.code_inputs = document.querySelectorAll(".jp-CodeCell .jp-Cell-inputWrapper").length;
+  result.code_visible = visibleCode();
+  if (toggle) { toggle.click(); result.code_visible_after_toggle = visibleCode(); toggle.click(); }
   var pre = document.createElement("pre");
   pre.id = "%s";
   pre.textContent = JSON.stringify(result);
@@ -95,7 +141,7 @@ def inspect_page(chromium: str, page: Path, scratch: Path, screenshot: Path | No
     scratch.mkdir(parents=True, exist_ok=True)
     html = page.read_text(encoding="utf-8")
     base = f'<base href="{page.parent.resolve().as_uri()}/">'
-    html = html.replace("<head>", "<head>" + base, 1)
+    html = html.replace("<head>", "<head>" + base + CONSOLE_SCRIPT, 1)
     assert "</body>" in html, f"{page} has no </body>"
     checked = scratch / f"checked-{page.name}"
     checked.write_text(html.replace("</body>", CHECK_SCRIPT + "</body>", 1), encoding="utf-8")
@@ -127,6 +173,33 @@ def page_problems(result: dict) -> list[str]:
         problems.append(f"{result['errors']} outputs show an error")
     if result["stderr"]:
         problems.append(f"{len(result['stderr'])} outputs went to stderr: {result['stderr']}")
+    if result["console"]:
+        problems.append(f"console: {result['console']}")
+    if result["missing_anchors"]:
+        problems.append(f"links to missing anchors: {result['missing_anchors']}")
+    return problems
+
+
+def link_problems(page: Path, links: list[str]) -> list[str]:
+    """Links of ``page`` that do not resolve: a missing file, or a missing anchor in another page."""
+    from urllib.parse import unquote, urlsplit
+
+    problems = []
+    for link in links:
+        parts = urlsplit(link)
+        if parts.scheme or parts.netloc:
+            problems.append(f"{link}: points off the report folder")
+            continue
+        if not parts.path:
+            continue  # same-page anchors are checked in the browser
+        target = (page.parent / unquote(parts.path)).resolve()
+        if not target.is_file():
+            problems.append(f"{link}: no such file")
+        elif parts.fragment and not any(
+            re.search(rf"""id=["']{re.escape(f)}["']""", target.read_text(encoding="utf-8"))
+            for f in (parts.fragment, unquote(parts.fragment))
+        ):
+            problems.append(f"{link}: no element with that id")
     return problems
 
 
@@ -244,3 +317,85 @@ def test_negative_control_broken_image_and_error(chromium, tmp_path):
     problems = page_problems(result)
     assert problems[:2] == ["1 of 1 images did not decode", "1 outputs show an error"]
     assert problems[2].startswith("2 outputs went to stderr") and "Glyph 12463 missing" in problems[2]
+
+
+def test_code_is_hidden_behind_a_toggle(chromium, report, tmp_path):
+    result = inspect_page(chromium, report.parent / "01-browser-check.html", tmp_path)
+    assert result["code_inputs"] == 3  # the imports, the print and the figure
+    assert result["code_visible"] == 0
+    assert result["code_visible_after_toggle"] == 3
+    assert "CTR = 100 / 8000 = 0.0125" in result["text"]
+    assert "print('CTR" not in result["text"]
+
+
+def test_negative_control_console_error_and_dead_links(chromium, tmp_path):
+    """A script error, a failed resource, a dead link and a dead anchor are all reported."""
+    page = tmp_path / "dead.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head></head><body><h1 id='top'>Dead</h1>"
+        "<a href='#top'>ok</a> <a href='#nowhere'>dead anchor</a> <a href='missing.ipynb'>dead</a>"
+        " <a href='dead.html#top'>ok too</a> <a href='dead.html#gone'>dead anchor elsewhere</a>"
+        "<script src='https://cdn.example.invalid/x.js'></script>"
+        "<script>console.error('boom'); undefinedFunction();</script></body></html>",
+        encoding="utf-8",
+    )
+    result = inspect_page(chromium, page, tmp_path / "scratch")
+    problems = page_problems(result)
+    console = " ".join(result["console"])
+    assert "failed to load https://cdn.example.invalid/x.js" in console
+    assert "error: boom" in console and "undefinedFunction" in console
+    assert result["missing_anchors"] == ["#nowhere"]
+    assert [p.split(":")[0] for p in problems] == ["console", "links to missing anchors"]
+    assert link_problems(page, result["links"]) == [
+        "missing.ipynb: no such file", "dead.html#gone: no element with that id"]
+
+
+@pytest.fixture(scope="module")
+def real_report(tmp_path_factory) -> Path:
+    """The real series, executed and rendered as `make report` does (about 45 s on 2 cores)."""
+    from cohortkit._report import build_report
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("real") / "reports"
+    return build_report(root / "notebooks", out, work=out.parent / "executed")
+
+
+@pytest.mark.slow
+def test_real_report(chromium, real_report, tmp_path):
+    """Every page of the real report: links resolve, images load, no console error, no error output,
+    no exercise, no progress bar, code behind the toggle; a screenshot of the index is kept in
+    reports/screenshots/."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    folder = real_report.parent
+    pages = sorted(p.name for p in folder.glob("*.html"))
+    assert pages[-1] == "index.html" and len(pages) == 7
+    shots = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for name in pages:
+        page = folder / name
+        shot = shots / f"{page.stem}.png" if name in {"index.html", "04-ltv-adjusted-ad-value.html"} else None
+        result = inspect_page(chromium, page, tmp_path / page.stem, screenshot=shot)
+        assert page_problems(result) == [], name
+        assert link_problems(page, result["links"]) == [], name
+        assert result["images"] >= 2 and result["decoded"] == result["images"], name
+        body = page.read_text(encoding="utf-8")
+        assert ".ipynb" not in " ".join(result["links"]), name
+        assert "https://" not in " ".join(re.findall(r'<script[^>]*src="[^"]*"', body)), name
+        if name == "index.html":
+            assert result["links"] == pages[:-1]
+            text = result["text"]
+            for label in ("CTR leader vs LTV-ROAS leader", "Kendall tau", "LTV-ROAS of the best campaign",
+                          "Month-1 retention", "Mean predicted customer value"):
+                assert label in text
+            assert "coupon_affiliate → line_retargeting" in text
+            assert "−0.33" in text and "12.85 (" in text and "15.2 % (" in text and "¥5,175" in text
+            continue
+        assert result["code_visible"] == 0 and result["code_visible_after_toggle"] > 0, name
+        assert "Exercise" not in result["text"] and "✅" not in body, name
+        assert "answer = ..." not in body and "celltag_solution" not in body, name
+        assert "it/s]" not in body and "injected-parameters" not in body, name
+    pixels = mpimg.imread(shots / "index.png")
+    rgb = (pixels[..., :3] * 255).astype(np.uint32)
+    assert len(np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])) > 50
