@@ -64,9 +64,12 @@ _LAZY: dict[str, str] = {
     "to_pandas": "_engine",
     # privacy
     "pseudonymize": "privacy",
-    # style, glossary
+    # style, glossary, one colour per campaign
     "set_style": "style",
     "glossary": "style",
+    "campaign_palette": "style",
+    # numbers for readers: ¥1,234 / 1,234円, 12.3 %, and displayed tables
+    "style_table": "format",
 }
 _SUBMODULES = {
     "datasets",
@@ -79,6 +82,7 @@ _SUBMODULES = {
     "value",
     "plot",
     "style",
+    "format",
     "workshop",
     "sources",
     "privacy",

@@ -25,6 +25,8 @@ __all__ = [
     "japanese_font_path",
     "glossary",
     "glossary_markdown",
+    "campaign_palette",
+    "campaign_names",
 ]
 
 _LANGS = ("en", "ja")
@@ -135,6 +137,69 @@ def set_style(
         family = _register_japanese_font()  # re-applied after set_theme, which resets font.family
         mpl.rcParams["font.family"] = [family, "sans-serif"]
     _STATE["lang"] = lang
+
+
+# --- one colour per campaign ----------------------------------------------------------------
+
+
+def campaign_names(campaigns) -> list[str]:
+    """The distinct campaign names of ``campaigns``, sorted (as text), missing values left out.
+
+    ``campaigns`` is a sequence of names, a Series, or a table with a ``campaign`` column (the ad
+    report, the customers table, an :func:`cohortkit.ad_value` result).
+
+    Examples
+    --------
+    >>> campaign_names(["search", "banner", "search"])
+    ['banner', 'search']
+    """
+    if isinstance(campaigns, pd.DataFrame):
+        if "campaign" not in campaigns.columns:
+            raise DataError(
+                f"campaigns has no column 'campaign' (it has {list(campaigns.columns)}); pass the "
+                "campaign names, e.g. campaign_palette(table['channel'])."
+            )
+        campaigns = campaigns["campaign"]
+    if isinstance(campaigns, (str, bytes)):
+        campaigns = [campaigns]
+    values = pd.Series(list(campaigns), dtype="object").dropna()
+    return sorted({str(v) for v in values})
+
+
+def campaign_palette(campaigns, *, palette: str | list | None = "colorblind") -> dict[str, str]:
+    """One colour per campaign, the same in every plot: ``{name: "#rrggbb"}``.
+
+    Colours are handed out in the order of the **sorted** names, from ``palette`` (seaborn's
+    ``"colorblind"`` by default, ten colours, then ``"husl"`` steps when there are more campaigns),
+    so the mapping depends only on the set of names, never on the order of a table's rows. The plot
+    helpers use it whenever they colour by a campaign (or any grouping) column; pass the result as
+    ``palette=`` to seaborn, or ``color=palette[name]`` to matplotlib, in your own plots. Build it
+    once from all campaigns (e.g. the ad report) when some plots show only a few of them.
+
+    Parameters
+    ----------
+    campaigns : sequence of str, Series or DataFrame with a ``campaign`` column
+    palette : str or list, default "colorblind"
+        A seaborn palette name or a list of colours.
+
+    Examples
+    --------
+    >>> colours = campaign_palette(["search", "banner", "coupon"])
+    >>> list(colours)
+    ['banner', 'coupon', 'search']
+    >>> colours == campaign_palette(["coupon", "search", "banner", "search"])
+    True
+    >>> colours["banner"]
+    '#0173b2'
+    """
+    import seaborn as sns
+    from matplotlib.colors import to_hex
+
+    names = campaign_names(campaigns)
+    base = [to_hex(c) for c in sns.color_palette(palette)]
+    if len(names) > len(base):
+        base = base + [to_hex(c) for c in sns.color_palette("husl", len(names) - len(base))]
+    return {name: base[i] for i, name in enumerate(names)}
 
 
 # --- glossary --------------------------------------------------------------------------------

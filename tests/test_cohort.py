@@ -309,15 +309,43 @@ def test_retention_curves_read_back(cdnow):
 def test_ltv_curves_read_back(cdnow_sample):
     tx = cdnow_sample.assign(ch=np.where(cdnow_sample["customer_id"] < "10000", "a", "b"))
     t = cohort_table(tx, amount_col="amount", by="ch")
-    ax = ltv_curves(t)
+    ax = ltv_curves(t, min_share=0)
     assert len(ax.lines) >= 2
     for line, (_, one) in zip(ax.lines, t.groupby("ch")):
-        cum = (one["cumulative_revenue_per_customer"] * one["cohort_size"]).groupby(one["period_number"]).sum()
+        # censoring-safe pooling: add up each period's revenue per customer observed in that period
+        revenue = one.groupby("period_number")["revenue"].sum()
         size = one.groupby("period_number")["cohort_size"].sum()
-        np.testing.assert_allclose(line.get_ydata(), cum / size)
-    # the last point of the pooled curve of one cohort is its total revenue per customer
+        np.testing.assert_allclose(line.get_ydata(), (revenue / size).cumsum())
+        assert (np.diff(line.get_ydata()) >= 0).all()
+    # one cohort: the curve is that cohort's own cumulative revenue per customer, to its last period
     jan = t[(t["ch"] == "a") & (t["cohort"].astype(str) == "1997-01")]
-    assert ltv_curves(jan).lines[0].get_ydata()[-1] == pytest.approx(jan["revenue"].sum() / jan["cohort_size"].iloc[0])
+    y = ltv_curves(jan).lines[0].get_ydata()
+    np.testing.assert_allclose(y, jan["cumulative_revenue_per_customer"])
+    assert y[-1] == pytest.approx(jan["revenue"].sum() / jan["cohort_size"].iloc[0])
+
+
+def test_ltv_curves_do_not_fall_when_young_cohorts_are_censored():
+    """Two cohorts, each buying exactly 10 per customer in every period: the true curve is 10, 20, 30.
+    The older cohort is small and the younger one big and richer at acquisition, so averaging cumulative
+    revenue over the cohorts that reach period n (the old pooling) falls at the right end."""
+    rows = []
+    for i in range(1):  # January: one customer, 10 a month for three months
+        rows += [(f"j{i}", f"2024-0{m}-05", 10.0) for m in (1, 2, 3)]
+    for i in range(9):  # February: nine customers, 50 at acquisition, then 10
+        rows += [(f"f{i}", "2024-02-05", 50.0), (f"f{i}", "2024-03-05", 10.0)]
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"]).assign(date=lambda d: pd.to_datetime(d["date"]))
+    t = cohort_table(tx, amount_col="amount", observation_end="2024-03-31")
+    old = (t["cumulative_revenue_per_customer"] * t["cohort_size"]).groupby(t["period_number"]).sum() \
+        / t.groupby("period_number")["cohort_size"].sum()
+    assert old.diff().min() < 0  # the bias this test is about: 46, 56, 30
+    y = ltv_curves(t, min_share=0).lines[0].get_ydata()
+    np.testing.assert_allclose(y, [46.0, 56.0, 66.0])
+    assert (np.diff(y) >= 0).all()
+    # min_share cuts the line where few customers are observed: period 2 has 1 of 10
+    np.testing.assert_allclose(ltv_curves(t).lines[0].get_ydata(), [46.0, 56.0, 66.0])
+    np.testing.assert_allclose(ltv_curves(t, min_share=0.2).lines[0].get_ydata(), [46.0, 56.0])
+    by_cohort = ltv_curves(t, by="cohort")
+    assert [len(line.get_ydata()) for line in by_cohort.lines if len(line.get_ydata())] == [3, 2]  # each cohort stops where its data ends
 
 
 # --- bad input: exact messages ------------------------------------------------------------

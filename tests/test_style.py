@@ -207,3 +207,67 @@ def test_docs_glossary_agrees_with_glossary():
     assert [r[2].strip("`") for r in rows] == g["formula"].tolist()
     assert [r[3] for r in rows] == g["definition"].tolist()
     assert [r[4] for r in rows] == g["definition_ja"].tolist()
+
+
+# --- one colour per campaign ------------------------------------------------------------------
+
+def test_campaign_palette_is_stable_and_sorted():
+    import pandas as pd
+    names = ["social_video", "brand_search", "coupon_affiliate", "brand_search"]
+    p = ck.style.campaign_palette(names)
+    assert list(p) == ["brand_search", "coupon_affiliate", "social_video"]
+    assert p == ck.style.campaign_palette(list(reversed(names)))
+    assert p == ck.style.campaign_palette(pd.DataFrame({"campaign": names}))
+    import seaborn as sns
+    assert list(p.values()) == [mpl.colors.to_hex(c) for c in sns.color_palette("colorblind")[:3]]
+    many = ck.style.campaign_palette([f"c{i:02d}" for i in range(14)])
+    assert len(set(many.values())) == 14  # more campaigns than palette colours: still distinct
+    with pytest.raises(DataError, match="campaigns has no column 'campaign'"):
+        ck.style.campaign_palette(pd.DataFrame({"channel": ["x"]}))
+
+
+def _line_colours(ax) -> dict[str, str]:
+    """Legend label -> colour of a line plot, read back from the Axes."""
+    handles, labels = ax.get_legend_handles_labels()
+    return {label: mpl.colors.to_hex(h.get_color()) for h, label in zip(handles, labels)}
+
+
+def test_the_same_campaign_has_the_same_colour_in_every_plot():
+    """Colours read back from four different plots of the shop agree with each other and the palette."""
+    import pandas as pd
+
+    shop = ck.datasets.load_shop()
+    palette = ck.style.campaign_palette(shop.campaigns)
+    assert len(palette) == 6
+    # 1. pooled retention curves by campaign (cohort table rows in their own order)
+    table = ck.cohort_table(shop.transactions, amount_col="amount", time_unit="M", by="campaign",
+                            customers=shop.customers)
+    retention = _line_colours(ck.plot.retention_curves(table))
+    plt.close("all")
+    # 2. LTV curves of the same table with the rows shuffled
+    ltv = _line_colours(ck.plot.ltv_curves(table.sample(frac=1, random_state=1)))
+    plt.close("all")
+    # 3. the rank slope chart: one line per campaign, labelled at its ends
+    ads = ck.ad_metrics(shop.campaigns)
+    ads["value"] = ads["campaign"].map(shop.transactions.merge(shop.customers, on="customer_id")
+                                       .groupby("campaign")["amount"].sum()) / ads["conversions"]
+    ax = ck.plot.rank_slope(ads.iloc[::-1], "ctr", "value")
+    slope = {}
+    for line in ax.lines:
+        rank = line.get_ydata()[0]
+        name = next(t.get_text() for t in ax.texts if t.xy == (0, rank))
+        slope[name] = mpl.colors.to_hex(line.get_color())
+    plt.close("all")
+    # 4. the value quadrant: one point per campaign
+    ax = ck.plot.value_quadrant(ads, x="ctr", y="value")
+    faces = ax.collections[0].get_facecolors()
+    quadrant = {t.get_text(): mpl.colors.to_hex(faces[i], keep_alpha=False) for i, t in enumerate(ax.texts)}
+    plt.close("all")
+    assert retention == ltv == slope == quadrant == palette
+    # and a funnel by campaign on the event log
+    events = shop.events[shop.events["campaign"].isin(list(palette)[:3])]
+    f = ck.funnel(events, ["session_start", "purchase"], window="7D", by="campaign")
+    ax = ck.plot.funnel(f)
+    bars = {label: mpl.colors.to_hex(c.patches[0].get_facecolor(), keep_alpha=False)
+            for c, label in zip(ax.containers, [t.get_text() for t in ax.get_legend().get_texts()])}
+    assert bars == {k: palette[k] for k in bars} and len(bars) == 3

@@ -110,7 +110,25 @@ def _pooled(table: pd.DataFrame, numerator: str, by: str | None) -> pd.DataFrame
     return pooled
 
 
-def _curves(table, numerator: str, by, ax, ylabel: str, percent: bool, kwargs):
+def _chained(table: pd.DataFrame, by: str | None, min_share: float) -> pd.DataFrame:
+    """The pooled empirical LTV curve, censoring-safe: per line, the running sum over n of
+    (revenue in period n of the cohorts observed through n / their customers), cut where fewer than
+    ``min_share`` of the line's acquired customers are observed."""
+    keys = [by] if by else []
+    grouped = table.groupby([*keys, "period_number"], dropna=False, sort=True)
+    pooled = grouped[["revenue", "cohort_size"]].sum().reset_index()
+    pooled["increment"] = pooled["revenue"] / pooled["cohort_size"]
+    if keys:
+        pooled["value"] = pooled.groupby(keys, dropna=False, sort=False)["increment"].cumsum()
+        acquired = pooled.groupby(keys, dropna=False, sort=False)["cohort_size"].transform("first")
+    else:
+        pooled["value"] = pooled["increment"].cumsum()
+        acquired = pooled["cohort_size"].iloc[0] if len(pooled) else 0
+    # period 0 is complete for every cohort, so its size is the line's number of acquired customers
+    return pooled[pooled["cohort_size"] >= min_share * acquired].reset_index(drop=True)
+
+
+def _curves(table, numerator: str, by, ax, ylabel: str, percent: bool, kwargs, min_share=None):
     import seaborn as sns
     from matplotlib.ticker import PercentFormatter
 
@@ -126,9 +144,16 @@ def _curves(table, numerator: str, by, ax, ylabel: str, percent: bool, kwargs):
     if by == "cohort":
         # one line per cohort: its own cells, no pooling
         data = table.assign(value=table[numerator] / table["cohort_size"], cohort=table["cohort"].astype(str))
+    elif min_share is not None:
+        data = _chained(table, by, min_share)
     else:
         data = _pooled(table, numerator, by)
     ax = _ax(ax)
+    if by not in (None, "cohort") and "palette" not in kwargs:
+        from ..style import campaign_palette
+
+        kwargs = {**kwargs, "palette": campaign_palette(data[by])}
+        data = data.assign(**{by: data[by].astype(str)})
     sns.lineplot(data=data, x="period_number", y="value", hue=by, marker="o", ax=ax, **kwargs)
     ax.set_xlabel("periods since acquisition")
     ax.set_ylabel(ylabel)
@@ -170,16 +195,29 @@ def retention_curves(table: pd.DataFrame, by: str | None = None, *, ax=None, **k
     return _curves(table, "active_customers", by, ax, "retention", True, kwargs)
 
 
-def ltv_curves(table: pd.DataFrame, by: str | None = None, *, ax=None, **kwargs):
+def ltv_curves(table: pd.DataFrame, by: str | None = None, *, min_share: float = 0.1, ax=None, **kwargs):
     """Cumulative revenue per acquired customer by period number (the empirical LTV curve).
+
+    Young cohorts are censored: a cohort acquired three months before the end of the data has no
+    period 4 yet. Averaging each cohort's *cumulative* revenue over the cohorts that reach period n
+    would mix ever fewer, older cohorts into the right end of the curve, so it could fall. Pooled
+    lines therefore add up per-period revenue instead: value at n = Σ over k ≤ n of (revenue in
+    period k of the cohorts observed through k ÷ their acquired customers) — the same rule as
+    :func:`cohortkit.value_curve`; with one cohort it is that cohort's own cumulative revenue per
+    customer, and it never falls while revenue is not negative. Each line stops at the last period
+    for which at least ``min_share`` of its acquired customers are observed (``by="cohort"`` lines
+    stop where each cohort's data ends).
 
     Parameters
     ----------
     table : DataFrame
         A :func:`cohortkit.cohort_table` made with ``amount_col``.
     by : str, optional
-        As in :func:`retention_curves`. Pooled value at period n = Σ cumulative revenue / Σ cohort
-        sizes over the cohorts whose period n is complete.
+        As in :func:`retention_curves`: ``"cohort"`` for each cohort's own curve, a group column for
+        one pooled line per group (coloured by :func:`cohortkit.style.campaign_palette`).
+    min_share : float, default 0.1
+        Cut a pooled line where fewer than this share of its customers are observed (0 draws every
+        period that any cohort reaches; the last points then rest on the oldest cohort alone).
     ax : matplotlib Axes, optional
     **kwargs
         Passed to :func:`seaborn.lineplot`.
@@ -195,9 +233,15 @@ def ltv_curves(table: pd.DataFrame, by: str | None = None, *, ax=None, **kwargs)
     ...                    "date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-10"]),
     ...                    "amount": [10.0, 6.0, 4.0]})
     >>> t = ck.cohort_table(tx, amount_col="amount", observation_end="2024-02-29")
-    >>> ltv_curves(t).lines[0].get_ydata().tolist()
-    [7.0, 16.0]
+    >>> ltv_curves(t).lines[0].get_ydata().tolist()  # 7 in period 0, then + 6 per observed customer
+    [7.0, 13.0]
+    >>> ltv_curves(t, min_share=0.6).lines[0].get_ydata().tolist()  # period 1: 1 of 2 customers observed
+    [7.0]
     """
-    _check_table(table, ("cumulative_revenue_per_customer", "cohort_size"))
+    from .._args import check_number
+
+    _check_table(table, ("cumulative_revenue_per_customer", "revenue", "cohort_size"))
+    min_share = check_number(min_share, "min_share", low=0, high=1, example=", e.g. min_share=0.1")
     table = table.assign(_cumulative_revenue=table["cumulative_revenue_per_customer"] * table["cohort_size"])
-    return _curves(table, "_cumulative_revenue", by, ax, "cumulative revenue per customer", False, kwargs)
+    return _curves(table, "_cumulative_revenue", by, ax, "cumulative revenue per customer", False,
+                   kwargs, min_share=min_share)

@@ -95,6 +95,11 @@ def funnel(table: pd.DataFrame, ax=None, **kwargs):
     options = dict(errorbar=None, orient="h")
     if hue is None and "color" not in kwargs:
         options["color"] = sns.color_palette()[0]
+    if hue is not None and "palette" not in kwargs and "color" not in kwargs:
+        from ..style import campaign_palette
+
+        data[hue] = data[hue].astype(str)
+        options.update(palette=campaign_palette(data[hue]), saturation=1)  # the same colour per group in every plot
     options.update(kwargs)
     sns.barplot(data=data, x="users", y="step", hue=hue, order=order, ax=ax, **options)
     hue_levels = list(dict.fromkeys(data[hue])) if hue else [None]
@@ -167,6 +172,11 @@ def funnel_paths(table: pd.DataFrame, ax=None, **kwargs):
     options = dict(errorbar=None, orient="h")
     if hue is None and "color" not in kwargs:
         options["color"] = sns.color_palette()[0]
+    if hue is not None and "palette" not in kwargs and "color" not in kwargs:
+        from ..style import campaign_palette
+
+        data[hue] = data[hue].astype(str)
+        options.update(palette=campaign_palette(data[hue]), saturation=1)
     options.update(kwargs)
     sns.barplot(data=data, x="users", y="path", hue=hue, order=order, ax=ax, **options)
     hue_levels = list(dict.fromkeys(data[hue])) if hue else [None]

@@ -36,7 +36,8 @@ def value_quadrant(table: pd.DataFrame, x: str = "ctr", y: str = "ltv_roas", siz
     Campaigns in the top-left quadrant (low CTR, high LTV-ROAS) are the ones a CTR dashboard
     undervalues; bottom-right (high CTR, low LTV-ROAS) the ones it overvalues. Marker area is
     proportional to ``size`` (largest = 600 pt²); dashed lines mark the medians; a dotted line at
-    ``y = 1`` marks break-even when ``y`` is a ROAS.
+    ``y = 1`` marks break-even when ``y`` is a ROAS. Each point has its campaign's colour from
+    :func:`cohortkit.style.campaign_palette` (pass ``color=`` or ``c=`` to override).
 
     Parameters
     ----------
@@ -76,6 +77,11 @@ def value_quadrant(table: pd.DataFrame, x: str = "ctr", y: str = "ltv_roas", siz
     else:
         sizes = np.full(len(xs), 120.0)
     kwargs.setdefault("alpha", 0.7)
+    if "c" not in kwargs and "color" not in kwargs:
+        from ..style import campaign_palette
+
+        colours = campaign_palette(data[label])  # the same colour per campaign in every plot
+        kwargs["color"] = [colours[str(name)] for name in data[label]]
     ax.scatter(xs, ys, s=sizes, **kwargs)
     for xi, yi, name in zip(xs, ys, data[label].astype(str)):
         ax.annotate(name, (xi, yi), xytext=(5, 5), textcoords="offset points", fontsize=9)
@@ -95,7 +101,8 @@ def rank_slope(table: pd.DataFrame, from_: str = "ctr", to: str = "ltv_roas", *,
     """Slope chart: each campaign's rank by ``from_`` (left) joined to its rank by ``to`` (right).
 
     Rank 1 is at the top. Lines that cross show the reversal. Uses :func:`cohortkit.rank_shift`
-    for the ranks (so CPA and payback rank ascending).
+    for the ranks (so CPA and payback rank ascending). Each line has its campaign's colour from
+    :func:`cohortkit.style.campaign_palette` (pass ``color=`` to override).
 
     Parameters
     ----------
@@ -128,9 +135,13 @@ def rank_slope(table: pd.DataFrame, from_: str = "ctr", to: str = "ltv_roas", *,
     ax = _ax(ax)
     kwargs.setdefault("marker", "o")
     data = shift.dropna(subset=[f"rank_{from_}", f"rank_{to}"])
+    from ..style import campaign_palette
+
+    colours = campaign_palette(data[key])  # the same colour per campaign in every plot
     for _, row in data.iterrows():
         r0, r1 = int(row[f"rank_{from_}"]), int(row[f"rank_{to}"])
-        ax.plot([0, 1], [r0, r1], **kwargs)
+        options = kwargs if "color" in kwargs else {**kwargs, "color": colours[str(row[key])]}
+        ax.plot([0, 1], [r0, r1], **options)
         ax.annotate(str(row[key]), (0, r0), xytext=(-6, 0), textcoords="offset points", ha="right",
                     va="center", fontsize=9)
         ax.annotate(str(row[key]), (1, r1), xytext=(6, 0), textcoords="offset points", ha="left",
