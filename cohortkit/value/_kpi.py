@@ -200,7 +200,9 @@ def kpi_tree(tree: Mapping[str, str], values: Mapping[str, float], *, change: fl
         but the KGI: ``kgi_if_up, kgi_if_down`` (KGI with the node × (1 ± change)),
         ``kgi_change_up, kgi_change_down`` (relative change of the KGI), ``elasticity`` and
         ``impact_rank`` (1 = the node whose +change moves the KGI most, by absolute KGI change;
-        KPIs and KSFs ranked together). ``attrs`` holds ``kgi``, ``kgi_value`` and ``change``.
+        KPIs and KSFs ranked together; impacts equal to 1e-9 of the KGI are ties, broken by node
+        name in alphabetical order, so every node has its own rank and the order never depends on
+        rounding noise). ``attrs`` holds ``kgi``, ``kgi_value`` and ``change``.
 
     Raises
     ------
@@ -261,7 +263,12 @@ def kpi_tree(tree: Mapping[str, str], values: Mapping[str, float], *, change: fl
     for col in ("kgi_if_up", "kgi_if_down", "kgi_change_up", "kgi_change_down", "elasticity"):
         if col not in out:
             out[col] = np.nan
-    impact = (out["kgi_if_up"] - kgi_value).abs()
-    out["impact_rank"] = impact.rank(ascending=False, method="min").astype("Int64")
+    # Ties are decided by a stated rule, never by float noise: impacts are rounded to 1e-9 of the
+    # KGI's size (so x*1.1*y and x*y*1.1 tie), then equal impacts are ranked by node name.
+    scale = max(abs(kgi_value), np.finfo(float).tiny)
+    impact = ((out["kgi_if_up"] - kgi_value).abs() / scale).round(9)
+    ranked = out.assign(_impact=impact).dropna(subset=["_impact"]).sort_values(
+        ["_impact", "node"], ascending=[False, True], kind="stable")
+    out["impact_rank"] = pd.Series(np.arange(1, len(ranked) + 1), index=ranked.index).reindex(out.index).astype("Int64")
     out.attrs.update(kgi=t.root, kgi_value=kgi_value, change=float(change))
     return out

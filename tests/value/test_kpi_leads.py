@@ -47,9 +47,25 @@ def test_kpi_tree_values_and_sensitivities_match_finite_differences():
     # a KSF moved with its inputs held: customers x 1.1
     ksf_up = 960 * 1.1 * 6000 * 1.3 - 150_000
     assert t.loc["customers", "kgi_if_up"] == pytest.approx(ksf_up)
-    # the multiplicative drivers tie at rank 1; repeat_rate moves revenue less, refunds least
+    # the multiplicative drivers tie and are ranked by name; repeat_rate moves revenue less, refunds least
+    ties = ["close_rate", "customers", "cvr", "order_value", "sessions"]
+    assert t.loc[ties, "impact_rank"].tolist() == [1, 2, 3, 4, 5]
+    assert t.loc["repeat_rate", "impact_rank"] == 6
     assert t.loc["refunds", "impact_rank"] == len(t) - 1
-    assert t.loc["repeat_rate", "impact_rank"] > t.loc["order_value", "impact_rank"]
+
+
+def test_kpi_tree_ties_are_broken_by_name_not_by_float_noise():
+    # 0.1 * 3 and 0.3 differ in the last bit: the +10 % moves of the factors differ by float noise only
+    tree = {"kgi": "a * b * c * d"}
+    for values in ({"a": 0.1 * 3, "b": 0.3, "c": 7.0, "d": 1 / 3}, {"d": 0.3, "c": 1 / 3, "b": 7.0, "a": 0.1 * 3}):
+        t = kpi_tree(tree, values).set_index("node")
+        raw = (t["kgi_if_up"] - t.attrs["kgi_value"]).abs().drop("kgi")
+        assert raw.nunique() > 1  # the noise is there ...
+        assert t["impact_rank"].drop("kgi").to_dict() == {"a": 1, "b": 2, "c": 3, "d": 4}  # ... and ignored
+        assert pd.isna(t.loc["kgi", "impact_rank"])
+    # a real difference still decides before the name
+    t = kpi_tree({"kgi": "a * b + z"}, {"a": 2.0, "b": 3.0, "z": 1.0}).set_index("node")
+    assert t["impact_rank"].drop("kgi").to_dict() == {"a": 1, "b": 2, "z": 3}
 
 
 def test_kpi_tree_japanese_names_and_errors():
