@@ -64,7 +64,8 @@ def scorecard(model: CLVModel, table: pd.DataFrame, *, by: str | None = None) ->
     Returns
     -------
     pandas.DataFrame
-        One row for all customers (``group == "all"``) then one per group: ``n_customers``,
+        One row for all customers then, with ``by``, one per group (the ``<by>`` column; ``"all"``
+        on the first row): ``n_customers``,
         ``predicted_purchases``, ``actual_purchases`` (means per customer), ``mae`` and ``bias``
         (per-customer purchases, predicted - actual), ``p_alive_hit_rate``, and with a spend model
         ``predicted_value``, ``actual_value`` (means per customer), ``gini``, ``top_decile_capture``.
@@ -112,6 +113,7 @@ def scorecard(model: CLVModel, table: pd.DataFrame, *, by: str | None = None) ->
                        top_decile_capture=top)
         rows.append(row)
     out = pd.DataFrame(rows)
+    out = out.rename(columns={"group": by}) if by is not None else out.drop(columns="group")
     out.attrs.update(duration_holdout=hold, time_unit=model.time_unit_)
     return out
 
@@ -191,8 +193,8 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
             new = model.new_customer_value(horizon=horizon, time_unit=time_unit)
             if covariates is not None:
                 values = dict(zip(new[by], new["clv"]))
-                card["new_customer_value"] = [values.get(g, np.nan) if g != "all" else np.nan for g in card["group"]]
-                groups = card["group"] != "all"
+                card["new_customer_value"] = [values.get(g, np.nan) if g != "all" else np.nan for g in card[by]]
+                groups = card[by] != "all"
                 card.loc[groups, "rank"] = card.loc[groups, "new_customer_value"].rank(ascending=False, method="min")
             else:
                 card["new_customer_value"] = new["clv"].iloc[0]
@@ -200,7 +202,5 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
         card.insert(0, "cut", str(cut))
         frames.append(card)
     out = pd.concat(frames, ignore_index=True)
-    if by is None:
-        out = out.drop(columns="group")
     out.attrs.update(time_unit=time_unit, horizon=horizon, by=by)
     return out

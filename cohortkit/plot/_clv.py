@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_period_transactions", "plot_calibration_holdout", "plot_tracking", "plot_p_alive_matrix"]
+__all__ = [
+    "plot_period_transactions",
+    "plot_calibration_holdout",
+    "plot_tracking",
+    "plot_p_alive_matrix",
+    "backtest_ranks",
+]
 
 
 def _axes(ax):
@@ -127,3 +133,50 @@ def plot_p_alive_matrix(table, *, ax=None, **kwargs):
     ax.set_xlabel("frequency (repeat purchases)")
     ax.set_ylabel("recency")
     return ax
+
+
+def backtest_ranks(table, *, ax=None, **kwargs):
+    """How the campaign ranking settles as the cut moves: one line of rank per group across the cuts.
+
+    ``table`` is :func:`cohortkit.clv.backtest`'s output with ``by`` (the ``"all"`` rows are left
+    out). Rank 1 (the most valuable new customer) is drawn at the top; ``ax.lines[i]`` is the i-th
+    group in sorted order, its y data the ranks at each cut.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"cut": ["4W", "4W", "13W", "13W"], "campaign": ["a", "b", "a", "b"],
+    ...                       "rank": [2.0, 1.0, 1.0, 2.0]})
+    >>> table.attrs["by"] = "campaign"
+    >>> ax = backtest_ranks(table)
+    >>> ax.lines[0].get_ydata().tolist(), [t.get_text() for t in ax.get_xticklabels()]
+    ([2.0, 1.0], ['4W', '13W'])
+    """
+    import seaborn as sns
+
+    from .._errors import DataError
+
+    by = table.attrs.get("by") or next((c for c in table.columns if c not in _BACKTEST_COLUMNS), None)
+    if by is None or by not in table.columns or "rank" not in table.columns:
+        raise DataError("table must be the output of cohortkit.clv.backtest(..., by=...) (with a rank per group).")
+    ax = _axes(ax)
+    rows = table[table[by] != "all"]
+    cuts = list(dict.fromkeys(rows["cut"]))
+    for i, (group, g) in enumerate(sorted(rows.groupby(by), key=lambda item: str(item[0]))):
+        g = g.set_index("cut").reindex(cuts)
+        ax.plot(np.arange(len(cuts)), g["rank"].to_numpy(dtype=float), marker="o", label=str(group),
+                color=sns.color_palette("tab10", 10)[i % 10], **kwargs)
+    ax.set_xticks(np.arange(len(cuts)), cuts)
+    n = rows[by].nunique()
+    ax.set_ylim(n + 0.5, 0.5)
+    ax.set_yticks(np.arange(1, n + 1))
+    ax.set_xlabel("data since the first purchase (cut)")
+    ax.set_ylabel("rank of a new customer's value (1 = best)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    return ax
+
+
+_BACKTEST_COLUMNS = {"cut", "calibration_end", "n_customers", "predicted_purchases", "actual_purchases", "mae",
+                     "bias", "p_alive_hit_rate", "predicted_value", "actual_value", "gini", "top_decile_capture",
+                     "new_customer_value", "rank"}
+

@@ -15,7 +15,7 @@ from cohortkit.clv._backtest import _gini_and_capture
 def test_cdnow_scorecard_numbers(cal, bgnbd):
     card = scorecard(bgnbd, cal)
     row = card.iloc[0]
-    assert row["group"] == "all" and row["n_customers"] == 2357
+    assert "group" not in card.columns and row["n_customers"] == 2357
     # by hand from the model's predictions over the 39-week holdout
     pred = bgnbd.predict_purchases(cal["duration_holdout"].iloc[0], summary=cal).to_numpy()
     actual = cal["frequency_holdout"].to_numpy()
@@ -58,23 +58,23 @@ def test_shop_backtest_table(shop, shop_backtest):
     assert bt["cut"].unique().tolist() == ["2W", "8W", "26W"]
     assert bt["calibration_end"].unique().tolist() == [pd.Timestamp("2023-01-14"), pd.Timestamp("2023-02-25"),
                                                        pd.Timestamp("2023-07-01")]
-    per_cut = bt.groupby("cut", sort=False)["group"].apply(list)
+    per_cut = bt.groupby("cut", sort=False)["campaign"].apply(list)
     assert all(groups[0] == "all" and len(groups) == 7 for groups in per_cut)
-    groups = bt[bt["group"] != "all"]
+    groups = bt[bt["campaign"] != "all"]
     assert np.isfinite(groups[["new_customer_value", "rank", "mae", "gini"]].to_numpy(float)).all()
     # customers acquired by each cut: the all row counts them
     first = shop.transactions.groupby("customer_id")["date"].min()
     for cut, end in (("8W", "2023-02-25"), ("26W", "2023-07-01")):
         n = int((first < pd.Timestamp(end) + pd.Timedelta(days=1)).sum())
-        assert bt.loc[(bt["cut"] == cut) & (bt["group"] == "all"), "n_customers"].item() == n
+        assert bt.loc[(bt["cut"] == cut) & (bt["campaign"] == "all"), "n_customers"].item() == n
 
 
 def test_the_campaign_ranking_settles_on_the_truth(shop, shop_backtest):
     truth = shop.truth.campaigns.set_index("campaign")["expected_value_730d"].rank(ascending=False)
-    last = shop_backtest[(shop_backtest["cut"] == "26W") & (shop_backtest["group"] != "all")]
-    assert dict(zip(last["group"], last["rank"])) == truth.to_dict()
+    last = shop_backtest[(shop_backtest["cut"] == "26W") & (shop_backtest["campaign"] != "all")]
+    assert dict(zip(last["campaign"], last["rank"])) == truth.to_dict()
     # later cuts score the holdout better on the whole
-    overall = shop_backtest[shop_backtest["group"] == "all"].set_index("cut")
+    overall = shop_backtest[shop_backtest["campaign"] == "all"].set_index("cut")
     assert overall.loc["26W", "gini"] > overall.loc["2W", "gini"]
     assert abs(overall.loc["26W", "bias"]) < abs(overall.loc["2W", "bias"])
 
@@ -87,3 +87,16 @@ def test_backtest_without_groups(cdnow_sample):
         backtest(cdnow_sample, cuts=["13W"], by="campaign")
     with pytest.raises(DataError, match="cuts"):
         backtest(cdnow_sample, cuts="13W")
+
+
+def test_the_ranking_plot_reads_back_the_ranks(shop_backtest):
+    import cohortkit as ck
+
+    ax = ck.plot.backtest_ranks(shop_backtest)
+    groups = sorted(shop_backtest.loc[shop_backtest["campaign"] != "all", "campaign"].unique())
+    assert [line.get_label() for line in ax.lines] == groups
+    for line, campaign in zip(ax.lines, groups):
+        expected = shop_backtest[shop_backtest["campaign"] == campaign]["rank"].tolist()
+        assert line.get_ydata().tolist() == expected
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2W", "8W", "26W"]
+    assert ax.get_ylim() == (6.5, 0.5)  # rank 1 at the top
