@@ -85,7 +85,7 @@ def exercise(
     >>> @exercise(hint="AOV = revenue / orders", hint_ja="客単価 = 売上 ÷ 注文数", percent=False)
     ... def check_aov(revenue, orders): return revenue / orders
     >>> check_aov(2500, revenue=10_000, orders=4, lang="en")
-    ✅ Correct! AOV = 2500.
+    ✅ Correct! AOV = 2,500.
     True
     >>> check_aov.expected(revenue=10_000, orders=4)
     2500.0
@@ -203,6 +203,9 @@ def _as_number(answer) -> float | None:
 
 
 def _fmt(value: float) -> str:
+    """A number as a reader wants it: 2,000,000 and 1,946.69, never 2e+06; small values to 6 digits."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
     return f"{value:.6g}"
 
 

@@ -274,7 +274,7 @@ def test_register_a_new_exercise(capsys):
         assert check_aov_test(2500, revenue=10_000, orders=4, lang="en")
         assert check("aov_test", 2500, revenue=10_000, orders=4, lang="en")
         assert not check_aov_test(2000, revenue=10_000, orders=4, lang="ja")
-        assert said(capsys).splitlines()[-1] == "❌ 不正解です（あなたの答え: 2000）。ヒント: 客単価 = 売上 ÷ 注文数"
+        assert said(capsys).splitlines()[-1] == "❌ 不正解です（あなたの答え: 2,000）。ヒント: 客単価 = 売上 ÷ 注文数"
         assert "aov_test" in exercises()["name"].tolist()
         assert str(__import__("inspect").signature(check_aov_test)) == "(answer, *, revenue, orders, lang=None) -> bool"
     finally:

@@ -25,10 +25,10 @@ def test_registered():
 
 def test_budget_shift_messages(capsys):
     assert w.check_budget_shift(2_000_000, moved=1_000_000, roas_from=2.2, roas_to=4.2, lang="en")
-    assert capsys.readouterr().out == "✅ Correct! value change of the budget move = 2e+06.\n"
+    assert capsys.readouterr().out == "✅ Correct! value change of the budget move = 2,000,000.\n"
     assert not w.check_budget_shift(4_200_000, moved=1_000_000, roas_from=2.2, roas_to=4.2, lang="en")
     assert capsys.readouterr().out == (
-        "❌ Not quite (your answer: 4.2e+06). Hint: that is only what the moved budget earns in its new "
+        "❌ Not quite (your answer: 4,200,000). Hint: that is only what the moved budget earns in its new "
         "campaign; subtract what it earned before (moved × LTV-ROAS of the giving campaign).\n"
     )
     assert not w.check_budget_shift(-2_000_000, moved=1_000_000, roas_from=2.2, roas_to=4.2, lang="en")
