@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "ARCHITECTURE.md"
 PACKAGE = ROOT / "cohortkit"
 
-PUBLIC_MODULES = ["metrics", "funnels", "cohort", "lifecycle", "clv", "value", "plot", "io", "sources", "datasets",
+PUBLIC_MODULES = ["metrics", "funnels", "cohort", "lifecycle", "format", "clv", "value", "plot", "io", "sources", "datasets",
                   "simulate", "privacy", "style", "workshop"]
 
 #: Arguments that belong to one function each (the page's "other arguments"): adding one is a decision.
@@ -38,6 +38,8 @@ FUNCTION_SPECIFIC = {
     "max_share", "plan", "key", "from_", "to", "ascending", "tree", "kgi", "change", "points",
     "threshold", "stages", "scores", "roles", "top", "label", "size", "x", "y",
     "bands", "prior_customers", "currency",
+    # formatting numbers for readers (cohortkit.format)
+    "value", "digits", "sign", "lower", "upper", "kind", "kinds", "uuid", "dtype",
     # readers, sources, data sets, simulator
     "source", "columns", "report", "platform", "channel", "sources", "duplicate_every", "sample",
     "pseudonymize", "salt", "prefix", "length", "frame", "n_customers", "params", "truth", "nps",
