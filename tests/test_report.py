@@ -92,14 +92,10 @@ def test_report_on_your_own_transactions(tmp_path):
     data = folder / "orders.csv"
     tx[["会員ID", "注文日", "金額"]].to_csv(data, index=False)
 
-    # Notebook 03 is left out while it fails on transactions other than CDNOW (its cell comparing the
-    # fit with the published CDNOW estimates reads a 'published' column that only CDNOW has); put it
-    # back when it runs on any transactions.
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     for source in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
-        if not source.name.startswith("03-"):
-            (notebooks / source.name).write_bytes(source.read_bytes())
+        (notebooks / source.name).write_bytes(source.read_bytes())
     out = tmp_path / "reports"
     index = build_report(notebooks, out, work=tmp_path / "executed", data=str(data),
                          customer_col="会員ID", date_col="注文日", amount_col="金額")
@@ -113,7 +109,7 @@ def test_report_on_your_own_transactions(tmp_path):
                                            "date_col": "注文日", "amount_col": "金額"}.items()
                          if k in declared}, executed.name
     pages = sorted(out.glob("*.html"))
-    assert len(pages) == 6
+    assert len(pages) == 7  # the index and the six notebooks
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert folder.name not in text and str(tmp_path) not in text, page.name
