@@ -152,9 +152,8 @@ def backtest_ranks(table, *, ax=None, **kwargs):
     >>> ax.lines[0].get_ydata().tolist(), [t.get_text() for t in ax.get_xticklabels()]
     ([2.0, 1.0], ['4W', '13W'])
     """
-    import seaborn as sns
-
     from .._errors import DataError
+    from ..style import campaign_palette
 
     by = table.attrs.get("by") or next((c for c in table.columns if c not in _BACKTEST_COLUMNS), None)
     if by is None or by not in table.columns or "rank" not in table.columns:
@@ -162,10 +161,11 @@ def backtest_ranks(table, *, ax=None, **kwargs):
     ax = _axes(ax)
     rows = table[table[by] != "all"]
     cuts = list(dict.fromkeys(rows["cut"]))
-    for i, (group, g) in enumerate(sorted(rows.groupby(by), key=lambda item: str(item[0]))):
+    colours = campaign_palette(rows[by].unique())  # the same colour per campaign as every other plot
+    for group, g in sorted(rows.groupby(by), key=lambda item: str(item[0])):
         g = g.set_index("cut").reindex(cuts)
         ax.plot(np.arange(len(cuts)), g["rank"].to_numpy(dtype=float), marker="o", label=str(group),
-                color=sns.color_palette("tab10", 10)[i % 10], **kwargs)
+                color=colours[group], **kwargs)
     ax.set_xticks(np.arange(len(cuts)), cuts)
     n = rows[by].nunique()
     ax.set_ylim(n + 0.5, 0.5)
