@@ -175,7 +175,9 @@ def build_report(
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    notebooks, out, work = Path(notebooks), Path(out), Path(work)
+    # absolute paths: papermill changes the process's working folder to each notebook's folder while it
+    # runs, and notebooks run two at a time, so a relative output path would resolve in the wrong place
+    notebooks, out, work = Path(notebooks).resolve(), Path(out).resolve(), Path(work).resolve()
     sources = _numbered_notebooks(notebooks)
     requested = {
         "data_path": str(Path(data).resolve()) if data else None,
@@ -196,9 +198,10 @@ def build_report(
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
         # the summary is computed in this process while the kernels run the notebooks
         pending = side.submit(
-            _summary_or_note, data, customer_col=customer_col or "customer_id",
+            _summary_or_note, requested.get("data_path"), customer_col=customer_col or "customer_id",
             date_col=date_col or "date", amount_col=amount_col or "amount",
-            campaign_col=campaign_col or "campaign", customers=customers, campaigns=campaigns,
+            campaign_col=campaign_col or "campaign", customers=requested.get("customers_path"),
+            campaigns=requested.get("campaigns_path"),
             lang=lang or "en", currency=currency,
         ) if summary else None
         executed = _execute_all(sources, work, requested, kernel_name, jobs)
