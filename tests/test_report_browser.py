@@ -356,8 +356,17 @@ def real_report(tmp_path_factory) -> Path:
     from cohortkit._report import build_report
 
     root = Path(__file__).resolve().parents[1]
-    out = tmp_path_factory.mktemp("real") / "reports"
-    return build_report(root / "notebooks", out, work=out.parent / "executed")
+    base = tmp_path_factory.mktemp("real")
+    # relative paths, as `make report` passes them: notebooks run two at a time while papermill changes the
+    # process's working folder, which once made a relative work folder resolve in the wrong place
+    here = os.getcwd()
+    os.chdir(base)
+    try:
+        index = build_report(Path(os.path.relpath(root / "notebooks", base)), Path("reports"),
+                             work=Path("build/executed"))
+    finally:
+        os.chdir(here)
+    return index
 
 
 @pytest.mark.slow
