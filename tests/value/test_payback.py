@@ -111,3 +111,15 @@ def test_model_without_spend_model_is_refused(early):
         "model has no spend model; fit CLVModel(spend_model='gamma_gamma') to project revenue."
     )):
         ck.payback(early["campaigns"], early["customers"], early["tx"], no_spend, observation_end=CUT)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_payback_is_the_same_from_files(early, tmp_path, kind):
+    paths = {}
+    for name in ("tx", "customers", "campaigns"):
+        frame = early[name]
+        paths[name] = tmp_path / f"{name}.{kind}"
+        frame.to_csv(paths[name], index=False) if kind == "csv" else frame.to_parquet(paths[name])
+    files = ck.payback(str(paths["campaigns"]), str(paths["customers"]), str(paths["tx"]), early["model"],
+                       **early["kw"]).set_index("campaign")
+    pd.testing.assert_frame_equal(files, early["table"])

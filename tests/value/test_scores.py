@@ -108,3 +108,18 @@ def test_bad_arguments():
         "path='scores.xlsx' must end in .csv, .csv.gz or .parquet (the format is taken from it)."
     )):
         ck.value.bidding_values(tx, customers, horizon=1, time_unit="D", path="scores.xlsx")
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_bidding_values_are_the_same_from_files(shop, tmp_path, kind):
+    tx, customers = shop.transactions, shop.customers
+    if kind == "csv":
+        tx.to_csv(tmp_path / "tx.csv", index=False)
+        customers.to_csv(tmp_path / "customers.csv", index=False)
+    else:
+        tx.to_parquet(tmp_path / "tx.parquet")
+        customers.to_parquet(tmp_path / "customers.parquet")
+    frame = ck.value.bidding_values(tx, customers, margin=0.3)
+    files = ck.value.bidding_values(str(tmp_path / f"tx.{kind}"), str(tmp_path / f"customers.{kind}"), margin=0.3)
+    pd.testing.assert_frame_equal(files, frame)
+    pd.testing.assert_frame_equal(files.attrs["rules"], frame.attrs["rules"])
