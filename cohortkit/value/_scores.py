@@ -12,7 +12,7 @@ import pandas as pd
 from .._args import check_number, unit_days
 from .._engine import exact_sum, execute
 from .._errors import DataError
-from ..io import Column, check_same_ids, prepare
+from ..io import Column, as_table, check_same_ids, prepare
 from ._inputs import acquisition, customers_table, last_day, transactions_table
 
 __all__ = ["customer_scores", "bidding_values", "SEGMENTS"]
@@ -102,14 +102,12 @@ def customer_scores(
     base = model.summary(summary, horizon=horizon, time_unit=time_unit, discount_rate=discount_rate, margin=margin)
     out = base.rename(columns={"clv": "expected_value"})
     if customers is not None:
-        groups = execute(prepare(customers, [
+        prepared = prepare(customers, [
             Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
             Column("by", by, "group", "string", "the campaign of each customer", missing="allow"),
-        ], what="customers"))
-        if groups["customer_id"].dtype != out["customer_id"].dtype and (
-                pd.api.types.is_string_dtype(groups["customer_id"]) != pd.api.types.is_string_dtype(out["customer_id"])):
-            raise DataError("customer ids are text in one of summary and customers and whole numbers in the "
-                            "other; give both the same type (.astype(str) or .astype('int64')).")
+        ], what="customers")
+        check_same_ids(("summary", as_table(out[["customer_id"]])), ("customers", prepared))
+        groups = execute(prepared)
         out = out.merge(groups.rename(columns={"group": by}), on="customer_id", how="left")
         out = out[["customer_id", by, *[c for c in out.columns if c not in ("customer_id", by)]]]
     out = out.sort_values(["expected_value", "customer_id"], ascending=[False, True], kind="stable")
