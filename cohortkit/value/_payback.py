@@ -147,7 +147,8 @@ def payback(
     Returns
     -------
     pandas.DataFrame
-        ``<by>, cac, observed_payback, payback_period, payback_lower, payback_upper, source, note``.
+        ``<by>, cac, observed_payback, payback_period, payback_lower, payback_upper, source, note``;
+        ``attrs["curve"]`` is the :func:`payback_curve` it was read from (no need to compute it again).
 
     Examples
     --------
@@ -188,7 +189,7 @@ def payback(
                                       "payback_upper", "source", "note"])
     out["source"] = out["source"].astype("str")
     out["note"] = out["note"].astype("str")
-    out.attrs.update(curve.attrs)
+    out.attrs.update(curve.attrs, curve=curve)
     return out
 
 

@@ -123,3 +123,7 @@ def test_payback_is_the_same_from_files(early, tmp_path, kind):
     files = ck.payback(str(paths["campaigns"]), str(paths["customers"]), str(paths["tx"]), early["model"],
                        **early["kw"]).set_index("campaign")
     pd.testing.assert_frame_equal(files, early["table"])
+
+
+def test_payback_keeps_the_curve_it_read(early):
+    pd.testing.assert_frame_equal(early["table"].attrs["curve"], early["curve"])
