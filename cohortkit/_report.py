@@ -318,7 +318,7 @@ def _refuse_personal_data(executed: list[_Executed]) -> None:
 
 _DROP_TAGS = {"remove-cell", "parameters", "injected-parameters", "exercise", "solution"}
 _HEADING = re.compile(r"^(#{1,6})\s")
-_EXERCISE_HEADING = re.compile(r"^#{1,6}\s*(exercises?|workshop|演習|ワークショップ)\b", re.IGNORECASE)
+_EXERCISE_HEADING = re.compile(r"^#{1,6}\s*(?:(?:exercises?|workshop)\b|演習|ワークショップ)", re.IGNORECASE)
 # tqdm-style progress bars: "desc:  93%|█████████▎| 28/30 [00:00<00:00, 278.71it/s]"
 _PROGRESS = re.compile(r"\d+%\|.*\|\s*\d+/\d+|\d+(?:\.\d+)?\s*(?:it|s)/(?:s|it)\]|^\s*Executing:\s")
 
