@@ -16,6 +16,9 @@ CAMPAIGN_COL ?=
 CUSTOMERS    ?=
 CAMPAIGNS    ?=
 JOBS         ?= 2
+# the edition: English by default, LANG=ja on the command line for Japanese (into reports/ja, workshop/ja)
+EDITION      := $(if $(filter command line,$(origin LANG)),$(LANG),en)
+EDITION_DIR  := $(if $(filter-out en,$(EDITION)),/$(EDITION))
 # The lock: the exact version of every dependency (runtime and all extras, every Python >= 3.11 and
 # platform), which `make install` installs with `pip install -c`. `make lock` remakes it with the uv
 # pinned in requirements/tools.txt. LOCK_DATE is uv's --exclude-newer cut-off (releases uploaded after
@@ -33,6 +36,7 @@ LATEST    ?= .venv-latest
 
 help:
 	@echo "make report   execute every notebook on bundled data and render HTML into reports/"
+	@echo "              (LANG=ja: the Japanese edition into reports/ja/)"
 	@echo "make test     run the test suite"
 	@echo "make lab      open JupyterLab on notebooks/"
 	@echo "make bench    run the benchmarks and write benchmarks/RESULTS.md"
@@ -74,12 +78,12 @@ lock:
 	cmp -s $(LOCK).tmp $(LOCK) && rm $(LOCK).tmp || mv $(LOCK).tmp $(LOCK)
 
 report: $(STAMP)
-	$(BIN)/python -m cohortkit._report --notebooks notebooks --out reports --jobs $(JOBS) \
+	$(BIN)/python -m cohortkit._report --notebooks notebooks --out reports$(EDITION_DIR) --jobs $(JOBS) \
 	    $(if $(DATA),--data "$(DATA)") $(if $(CUSTOMER_COL),--customer-col "$(CUSTOMER_COL)") \
 	    $(if $(DATE_COL),--date-col "$(DATE_COL)") $(if $(AMOUNT_COL),--amount-col "$(AMOUNT_COL)") \
 	    $(if $(CAMPAIGN_COL),--campaign-col "$(CAMPAIGN_COL)") $(if $(CUSTOMERS),--customers "$(CUSTOMERS)") \
 	    $(if $(CAMPAIGNS),--campaigns "$(CAMPAIGNS)") \
-	    $(if $(filter command line,$(origin LANG)),--lang "$(LANG)")
+	    $(if $(filter-out en,$(EDITION)),--lang "$(EDITION)")
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$(test "$$(id -u)" -eq 0 && echo --allow-root)
@@ -91,7 +95,7 @@ shop: $(STAMP)
 	$(BIN)/python -m cohortkit.simulate --write data/shop
 
 workshop: $(STAMP)
-	$(BIN)/python -m cohortkit.workshop --notebooks notebooks --out workshop
+	$(BIN)/python -m cohortkit.workshop --notebooks notebooks --out workshop$(EDITION_DIR) --lang "$(EDITION)"
 
 clean:
 	rm -rf reports build workshop .pytest_cache

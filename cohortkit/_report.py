@@ -34,7 +34,10 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+from .i18n import LANGUAGES
 
 __all__ = ["build_report", "executive_summary", "find_personal_data", "report_version", "ReportError", "Summary"]
 
@@ -122,12 +125,30 @@ _DESCRIPTIONS = {
 }
 
 
-def _description(nb, stem: str) -> str:
+_DESCRIPTIONS_JA = {
+    "00-overview": "表示 → クリック → CV → 継続 → LTV という顧客の道のりと、CTRだけでは判断を誤る理由。",
+    "01-ctr-and-the-funnel": "区間つきの広告指標、2つのクリエイティブの比較、集計値とイベントログから作るファネル、"
+    "どこで離脱し、残った人はどの経路をたどったか。",
+    "02-from-conversion-to-retention": "獲得コホートと継続率、リピート（F2）率、キャンペーン別のNPS、"
+    "ライフサイクル状態とRFMセグメント。",
+    "03-customer-lifetime-value": "BG/NBD + Gamma-Gammaによる顧客生涯価値。ホールドアウト期間と"
+    "シミュレーションショップの真の値で検証します。",
+    "04-ltv-adjusted-ad-value": "連れてきた顧客でキャンペーンを評価する：順位の逆転、LTV-ROAS、許容CPA、"
+    "回収期間、予算配分のシミュレーション。",
+    "05-kpi-trees-and-lead-nurturing": "KGI / KSF / KPIツリーと、ゴールを最も動かす要因。"
+    "リードスコアリングとMQL → SQL → 商談。",
+}
+
+
+def _description(nb, stem: str, lang: str = "en") -> str:
     own = nb.metadata.get("cohortkit", {}).get("description")
+    if isinstance(own, dict):
+        own = own.get(lang) or own.get("en")
     if own:
         return str(own)
-    if stem in _DESCRIPTIONS:
-        return _DESCRIPTIONS[stem]
+    table = _DESCRIPTIONS_JA if lang == "ja" else _DESCRIPTIONS
+    if stem in table:
+        return table[stem]
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
@@ -178,7 +199,14 @@ def build_report(
     # absolute paths: papermill changes the process's working folder to each notebook's folder while it
     # runs, and notebooks run two at a time, so a relative output path would resolve in the wrong place
     notebooks, out, work = Path(notebooks).resolve(), Path(out).resolve(), Path(work).resolve()
+    lang = lang or "en"
+    if lang not in LANGUAGES:
+        raise ReportError(f"lang={lang!r}: the report has the editions {LANGUAGES}; use lang='ja' for Japanese.")
     sources = _numbered_notebooks(notebooks)
+    if lang != "en":
+        # the edition's notebooks: the same source with its markdown from cohortkit/locale/<lang>/
+        work = work / lang
+        sources = _translated_sources(sources, work / "sources", lang)
     requested = {
         "data_path": str(Path(data).resolve()) if data else None,
         "customer_col": customer_col,
@@ -190,6 +218,8 @@ def build_report(
         "lang": lang,
     }
     requested = {k: v for k, v in requested.items() if v is not None}
+    if lang == "en" and "lang" not in (parameters or {}):
+        requested.pop("lang")  # the notebooks' own default
     requested.update(parameters or {})
     secrets = _local_paths([data, customers, campaigns], notebooks)
     work.mkdir(parents=True, exist_ok=True)
@@ -204,15 +234,39 @@ def build_report(
             campaigns=requested.get("campaigns_path"),
             lang=lang or "en", currency=currency,
         ) if summary else None
-        executed = _execute_all(sources, work, requested, kernel_name, jobs)
+        executed = _execute_all(sources, work, requested, kernel_name, jobs, cwd=notebooks, lang=lang)
         facts = pending.result() if pending is not None else None
     wall = time.perf_counter() - start
     _refuse_personal_data(executed)
     out.mkdir(parents=True, exist_ok=True)
-    rows = _render_pages(executed, out, secrets, lang=lang or "en")
+    rows = _render_pages(executed, out, secrets, lang=lang)
     if facts is not None:
         facts = _scrub_summary(facts, secrets)
-    return _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang or "en")
+    _write_glossary(out, lang)
+    return _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang)
+
+
+def _translated_sources(sources: list[Path], folder: Path, lang: str) -> list[Path]:
+    """Write the ``lang`` edition of each notebook into ``folder``; raise listing untranslated cells."""
+    import nbformat
+
+    from ._errors import DataError
+    from .i18n import translate_notebook
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written, problems = [], []
+    for src in sources:
+        try:
+            nb = translate_notebook(nbformat.read(src, as_version=4), lang, src.stem)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
+        target = folder / src.name
+        nbformat.write(nb, target)
+        written.append(target)
+    if problems:
+        raise ReportError("the {} edition is incomplete:\n  ".format(lang) + "\n  ".join(problems))
+    return written
 
 
 def _numbered_notebooks(folder: Path) -> list[Path]:
@@ -229,7 +283,7 @@ def _declared_parameters(src: Path) -> set[str]:
 
 
 def _execute_all(sources: list[Path], work: Path, requested: dict, kernel_name: str,
-                 jobs: int) -> list[_Executed]:
+                 jobs: int, cwd: Path | None = None, lang: str = "en") -> list[_Executed]:
     """Execute ``sources`` ``jobs`` at a time, longest first (by the last run's times in ``work``)."""
     timings_file = work / "timings.json"
     try:
@@ -241,7 +295,7 @@ def _execute_all(sources: list[Path], work: Path, requested: dict, kernel_name: 
     def run(src: Path) -> _Executed:
         declared = _declared_parameters(src)
         params = {k: v for k, v in requested.items() if k in declared}
-        return _execute(src, work / src.name, params, kernel_name)
+        return _execute(src, work / src.name, params, kernel_name, cwd=cwd, lang=lang)
 
     results: dict[Path, _Executed] = {}
     # progress bars (tqdm) are switched off in the kernels, which inherit this environment; they
@@ -268,8 +322,10 @@ def _execute_all(sources: list[Path], work: Path, requested: dict, kernel_name: 
     return [results[src] for src in sources]
 
 
-def _execute(src: Path, target: Path, params: dict, kernel_name: str) -> _Executed:
-    """Run one notebook with papermill in its own folder into ``target``; time it and read its title."""
+def _execute(src: Path, target: Path, params: dict, kernel_name: str, cwd: Path | None = None,
+             lang: str = "en") -> _Executed:
+    """Run one notebook with papermill in ``cwd`` (default: its own folder) into ``target``; time it
+    and read its title."""
     import nbformat
     import papermill
 
@@ -280,7 +336,7 @@ def _execute(src: Path, target: Path, params: dict, kernel_name: str) -> _Execut
             str(src),
             str(target),
             parameters=params,
-            cwd=str(src.parent),
+            cwd=str(cwd or src.parent),
             kernel_name=kernel_name,
             progress_bar=False,
             report_mode=False,
@@ -293,7 +349,7 @@ def _execute(src: Path, target: Path, params: dict, kernel_name: str) -> _Execut
     seconds = time.perf_counter() - start
     print(f"executed {src.name} in {seconds:.1f} s", flush=True)
     nb = nbformat.read(target, as_version=4)
-    return _Executed(src, target, seconds, _title(nb, src.stem), _description(nb, src.stem))
+    return _Executed(src, target, seconds, _title(nb, src.stem), _description(nb, src.stem, lang))
 
 
 def _refuse_personal_data(executed: list[_Executed]) -> None:
@@ -531,9 +587,122 @@ def _render_pages(executed: list[_Executed], out: Path, secrets: dict[str, str] 
                      "ck_labels": _PAGE_LABELS.get(lang, _PAGE_LABELS["en"])}
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         page = item.source.with_suffix(".html").name
-        (out / page).write_text(_rewrite_links(body, pages), encoding="utf-8")
+        (out / page).write_text(embed_japanese_font(_rewrite_links(body, pages)), encoding="utf-8")
         rows.append((page, item.title, item.seconds, item.description))
     return rows
+
+
+# --- Japanese text on any machine: a subset of the plots' font embedded in each page ---------------------
+
+# kana, CJK ideographs and punctuation, full-width forms: the characters a machine without Japanese fonts
+# would show as empty boxes ("tofu")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+_FONT_FAMILY = "ck-japanese"
+_FONT_DECLARATION = re.compile(r"((?:--jp-[\w-]*font-family|font-family)\s*:\s*)([^;{}]+?)(\s*(?:!important\s*)?[;}])")
+
+
+@lru_cache(maxsize=32)
+def _font_subset(characters: str) -> bytes:
+    """WOFF bytes of IPAex Gothic (matplotlib-fontja's file, IPA Font License) cut to ``characters``."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from .style import japanese_font_path
+
+    font = TTFont(str(japanese_font_path()))
+    options = subset.Options()
+    options.flavor = "woff"
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=characters)
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.flavor = "woff"
+    font.save(buffer)
+    return buffer.getvalue()
+
+
+def embed_japanese_font(page: str) -> str:
+    """``page`` (HTML) with the Japanese characters it uses embedded as a web font.
+
+    The font is IPAex Gothic, the one the plots use, cut to the characters of this page (a few hundred
+    kB for a notebook in Japanese) and added last to every ``font-family`` of the page's CSS: Latin text
+    keeps its fonts, and Japanese renders the same on a machine with no Japanese font installed. A page
+    without Japanese characters is returned unchanged.
+
+    >>> embed_japanese_font("<html><head></head><body>CTR</body></html>")
+    '<html><head></head><body>CTR</body></html>'
+    >>> page = embed_japanese_font("<html><head><style>p { font-family: serif; }</style></head><body>顧客</body></html>")
+    >>> "font-family: serif, ck-japanese;" in page and "data:font/woff;base64," in page
+    True
+    """
+    characters = "".join(sorted(set(_CJK.findall(page))))
+    if not characters or "</head>" not in page:
+        return page
+
+    def append(match: re.Match) -> str:
+        families = match.group(2)
+        if _FONT_FAMILY in families or families.strip().startswith(("inherit", "var(", "initial", "unset")):
+            return match.group(0)
+        return f"{match.group(1)}{families}, {_FONT_FAMILY}{match.group(3)}"
+
+    head, rest = page.split("</head>", 1)
+    head = _FONT_DECLARATION.sub(append, head)
+    data = base64.b64encode(_font_subset(characters)).decode("ascii")
+    style = (f'<style>@font-face {{ font-family: {_FONT_FAMILY}; src: url(data:font/woff;base64,{data}) '
+             f'format("woff"); font-display: block; }}\n'
+             f"body {{ font-family: system-ui, sans-serif, {_FONT_FAMILY}; }}</style>\n")
+    return head + style + "</head>" + rest
+
+
+# --- the glossary page ----------------------------------------------------------------------------------
+
+_GLOSSARY_TEXT = {
+    "en": {"title": "Glossary", "intro": "The terms of the series in English and Japanese, with their formulas.",
+           "back": "← Report summary", "columns": ["term", "Japanese", "topic", "formula", "definition"]},
+    "ja": {"title": "用語集", "intro": "シリーズで使う用語（英語・日本語）と計算式。",
+           "back": "← レポートの要約", "columns": ["英語", "日本語", "分野", "計算式", "定義"]},
+}
+
+
+def _write_glossary(out: Path, lang: str) -> Path:
+    """Write ``out/glossary.html``: the bilingual glossary (:func:`cohortkit.glossary`) as a page."""
+    from .style import glossary
+
+    text = _GLOSSARY_TEXT[lang]
+    table = glossary(lang)[["term", "japanese", "topic", "formula", "definition"]]
+    esc = html.escape
+    rows = "\n".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+                     for row in table.itertuples(index=False))
+    head = "".join(f"<th>{esc(c)}</th>" for c in text["columns"])
+    page = f"""<!DOCTYPE html>
+<html lang="{esc(lang)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{esc(text["title"])} — cohortkit</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }}
+table {{ border-collapse: collapse; font-size: 0.92rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.35rem 0.6rem; text-align: left; vertical-align: top; }}
+th {{ background: #f4f4f4; }}
+</style>
+</head>
+<body>
+<p><a href="index.html">{esc(text["back"])}</a></p>
+<h1 id="glossary">{esc(text["title"])}</h1>
+<p>{esc(text["intro"])}</p>
+<table>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</body>
+</html>
+"""
+    path = out / "glossary.html"
+    path.write_text(embed_japanese_font(page), encoding="utf-8")
+    return path
 
 
 # --- the executive summary ----------------------------------------------------------------------------
@@ -571,6 +740,8 @@ _TEXT = {
         "notebooks": "The notebooks",
         "meta": "Rendered {today} with cohortkit {version} on {data}; {n} notebooks executed in "
         "{wall:.1f} s ({jobs} at a time; {total:.1f} s of notebook time).",
+        "glossary": "Glossary (English–Japanese)",
+        "other_edition": "日本語版",
         "bundled": "the bundled simulated shop",
         "yours": "your data ({name})",
     },
@@ -600,6 +771,8 @@ _TEXT = {
         "notebooks": "ノートブック",
         "meta": "{today} に cohortkit {version} で作成、データ：{data}。{n}本のノートブックを{wall:.1f}秒で実行"
         "（同時に{jobs}本、ノートブック時間の合計{total:.1f}秒）。",
+        "glossary": "用語集（英語・日本語）",
+        "other_edition": "English edition",
         "bundled": "同梱のシミュレーションショップ",
         "yours": "あなたのデータ（{name}）",
     },
@@ -801,6 +974,11 @@ def _write_index(out: Path, rows: list[tuple[str, str, float, str]], data: str |
         + "</li>"
         for page, title, seconds, description in rows
     )
+    # the other edition, when it has been built: reports/ holds English, reports/ja/ Japanese
+    other = out / "ja" / "index.html" if lang == "en" else out.parent / "index.html"
+    editions = (f' · <a href="{"ja/index.html" if lang == "en" else "../index.html"}" '
+                f'hreflang="{"ja" if lang == "en" else "en"}">{esc(text["other_edition"])}</a>'
+                if other.is_file() else "")
     glance = ""
     if facts is not None:
         tiles = "\n".join(
@@ -854,11 +1032,12 @@ li {{ margin: 0.5rem 0; }} .d {{ color: #333; font-size: 0.92rem; }}
 <ol>
 {items}
 </ol>
+<p class="more"><a href="glossary.html">{esc(text["glossary"])}</a>{editions}</p>
 </body>
 </html>
 """
     index_path = out / "index.html"
-    index_path.write_text(index, encoding="utf-8")
+    index_path.write_text(embed_japanese_font(index), encoding="utf-8")
     print(f"wrote {index_path} ({len(rows)} notebooks executed in {wall:.1f} s, {jobs} at a time)")
     return index_path
 

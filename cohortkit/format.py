@@ -406,6 +406,8 @@ def style_table(
     currency : {"JPY", "USD"}, default "JPY"
         The currency of money columns (see :func:`money`).
     lang : {"en", "ja"}, optional
+        ``"ja"`` also shows the column labels of ``cohortkit/locale/ja/columns.toml`` (``ctr`` →
+        ``CTR（クリック率）``); the Styler's data keep their names.
 
     Returns
     -------
@@ -466,4 +468,9 @@ def style_table(
             raise DataError(f"kinds[{col!r}]={kind!r} must be one of 'percent', 'money', 'count', 'number', "
                             "'duration', 'text' or a function.")
     styler = frame.style.format(formatters, na_rep=NA).hide(axis="index")
+    if lang != "en":  # column labels in the reader's language; the data keep their names
+        from .i18n import column_labels
+
+        labels = column_labels(lang)
+        styler = styler.relabel_index([labels.get(c, c) for c in frame.columns], axis="columns")
     return styler.set_uuid(uuid if uuid is not None else _stable_uuid(frame))

@@ -93,10 +93,29 @@ window.addEventListener("load", function () {
   result.code_inputs = document.querySelectorAll(".jp-CodeCell .jp-Cell-inputWrapper").length;
   result.code_visible = visibleCode();
   if (toggle) { toggle.click(); result.code_visible_after_toggle = visibleCode(); toggle.click(); }
-  var pre = document.createElement("pre");
-  pre.id = "%s";
-  pre.textContent = JSON.stringify(result);
-  document.body.appendChild(pre);
+  // Japanese characters drawn as the missing-glyph box ("tofu"): each is drawn on a canvas in the
+  // font of the page's text and compared with a private-use character that no font has
+  var chars = Array.from(new Set(document.body.innerText.match(
+    /[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/g) || []));
+  var el = document.querySelector(".jp-RenderedMarkdown p, .jp-RenderedHTMLCommon, p, td") || document.body;
+  var font = "32px " + getComputedStyle(el).fontFamily;
+  result.font = font;
+  result.japanese_chars = chars.length;
+  document.fonts.load(font, chars.join("") || "a").then(function () {
+    var canvas = document.createElement("canvas");
+    canvas.width = 44; canvas.height = 44;
+    var ctx = canvas.getContext("2d");
+    function pixels(ch) {
+      ctx.clearRect(0, 0, 44, 44); ctx.font = font; ctx.fillText(ch, 4, 34);
+      return Array.prototype.join.call(ctx.getImageData(0, 0, 44, 44).data, ",");
+    }
+    var box = pixels("\ue000");
+    result.tofu = chars.filter(function (c) { return pixels(c) === box; }).join("");
+    var pre = document.createElement("pre");
+    pre.id = "%s";
+    pre.textContent = JSON.stringify(result);
+    document.body.appendChild(pre);
+  });
 });
 </script>
 """ % RESULT_ID
@@ -177,6 +196,8 @@ def page_problems(result: dict) -> list[str]:
         problems.append(f"console: {result['console']}")
     if result["missing_anchors"]:
         problems.append(f"links to missing anchors: {result['missing_anchors']}")
+    if result.get("tofu"):
+        problems.append(f"{len(result['tofu'])} Japanese characters render as empty boxes: {result['tofu'][:40]}")
     return problems
 
 
@@ -238,7 +259,7 @@ def test_index_page(chromium, report, tmp_path):
     result = inspect_page(chromium, report, tmp_path)
     assert result["title"] == "cohortkit report"
     assert result["headings"] == ["cohortkit report: beyond the conversion"]
-    assert result["links"] == ["01-browser-check.html", "02-without-japanese-font.html"]
+    assert result["links"] == ["01-browser-check.html", "02-without-japanese-font.html", "glossary.html"]
     assert all((report.parent / link).is_file() for link in result["links"])
     assert "01 — ブラウザ確認 / Browser check" in result["text"]
     assert page_problems(result) == []
@@ -369,42 +390,143 @@ def real_report(tmp_path_factory) -> Path:
     return index
 
 
-@pytest.mark.slow
-def test_real_report(chromium, real_report, tmp_path):
-    """Every page of the real report: links resolve, images load, no console error, no error output,
-    no exercise, no progress bar, code behind the toggle; a screenshot of the index is kept in
-    reports/screenshots/."""
+def check_real_report(chromium, folder: Path, tmp_path: Path, lang: str) -> None:
+    """Every page of a real report edition: links resolve, images load, no console error, no error
+    output, no exercise, no progress bar, no empty box for a Japanese character, code behind the
+    toggle; screenshots of the index and notebook 04 are kept in reports/screenshots/."""
     import matplotlib.image as mpimg
     import numpy as np
 
-    folder = real_report.parent
     pages = sorted(p.name for p in folder.glob("*.html"))
-    assert pages[-1] == "index.html" and len(pages) == 7
+    assert pages[-2:] == ["glossary.html", "index.html"] and len(pages) == 8
     shots = Path(__file__).resolve().parents[1] / "reports" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
+    prefix = "" if lang == "en" else f"{lang}-"
     for name in pages:
         page = folder / name
-        shot = shots / f"{page.stem}.png" if name in {"index.html", "04-ltv-adjusted-ad-value.html"} else None
+        shot = (shots / f"{prefix}{page.stem}.png"
+                if name in {"index.html", "04-ltv-adjusted-ad-value.html"} else None)
         result = inspect_page(chromium, page, tmp_path / page.stem, screenshot=shot)
         assert page_problems(result) == [], name
         assert link_problems(page, result["links"]) == [], name
-        assert result["images"] >= 2 and result["decoded"] == result["images"], name
         body = page.read_text(encoding="utf-8")
         assert ".ipynb" not in " ".join(result["links"]), name
         assert "https://" not in " ".join(re.findall(r'<script[^>]*src="[^"]*"', body)), name
+        if lang == "ja":
+            assert result["japanese_chars"] > 30, name
+        if name == "glossary.html":
+            assert "顧客生涯価値" in result["text"] and result["links"] == ["index.html"]
+            continue
+        assert result["images"] >= 2 and result["decoded"] == result["images"], name
         if name == "index.html":
             assert result["links"] == pages[:-1]
             text = result["text"]
-            for label in ("CTR leader vs LTV-ROAS leader", "Kendall tau", "LTV-ROAS of the best campaign",
-                          "Month-1 retention", "Mean predicted customer value"):
+            labels = {"en": ("CTR leader vs LTV-ROAS leader", "Kendall tau", "LTV-ROAS of the best campaign",
+                             "Month-1 retention", "Mean predicted customer value"),
+                      "ja": ("CTR首位とLTV-ROAS首位", "ケンドールのτ", "最良キャンペーンのLTV-ROAS",
+                             "1か月後のリテンション", "顧客1人あたりの予測価値")}[lang]
+            for label in labels:
                 assert label in text
             assert "coupon_affiliate → line_retargeting" in text
-            assert "−0.33" in text and "12.85 (" in text and "15.2 % (" in text and "¥5,175" in text
+            assert "−0.33" in text and "12.85 (" in text
+            assert ("15.2 % (" in text and "¥5,175" in text) if lang == "en" else ("15.2%" in text)
             continue
         assert result["code_visible"] == 0 and result["code_visible_after_toggle"] > 0, name
-        assert "Exercise" not in result["text"] and "✅" not in body, name
+        assert "Exercise" not in result["text"] and "演習" not in result["text"] and "✅" not in body, name
         assert "answer = ..." not in body and "celltag_solution" not in body, name
         assert "it/s]" not in body and "injected-parameters" not in body, name
-    pixels = mpimg.imread(shots / "index.png")
+    pixels = mpimg.imread(shots / f"{prefix}index.png")
     rgb = (pixels[..., :3] * 255).astype(np.uint32)
     assert len(np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])) > 50
+
+
+@pytest.mark.slow
+def test_real_report(chromium, real_report, tmp_path):
+    check_real_report(chromium, real_report.parent, tmp_path, "en")
+
+
+@pytest.fixture(scope="module")
+def real_report_ja(tmp_path_factory) -> Path:
+    """The Japanese edition of the real series, as `make report LANG=ja` builds it."""
+    from cohortkit._report import build_report
+
+    root = Path(__file__).resolve().parents[1]
+    base = tmp_path_factory.mktemp("real-ja")
+    return build_report(root / "notebooks", base / "reports" / "ja", work=base / "build" / "executed", lang="ja")
+
+
+@pytest.mark.slow
+def test_real_report_japanese_edition(chromium, real_report_ja, tmp_path):
+    check_real_report(chromium, real_report_ja.parent, tmp_path, "ja")
+
+
+def _has_japanese_system_font() -> bool:
+    fc = shutil.which("fc-list")
+    if not fc:
+        return False
+    return bool(subprocess.run([fc, ":lang=ja"], capture_output=True, text=True).stdout.strip())
+
+
+def test_japanese_renders_without_japanese_system_fonts(chromium, report, tmp_path):
+    """The page embeds the Japanese characters it uses; stripped of that font, a machine without
+    Japanese fonts shows empty boxes (the check can fail)."""
+    page = report.parent / "01-browser-check.html"
+    result = inspect_page(chromium, page, tmp_path / "with")
+    assert result["japanese_chars"] == len(set("ブラウザ確認")) and result["tofu"] == ""
+    assert "ck-japanese" in result["font"]
+    glossary = inspect_page(chromium, report.parent / "glossary.html", tmp_path / "glossary")
+    assert glossary["japanese_chars"] > 100 and page_problems(glossary) == []
+    if _has_japanese_system_font():
+        pytest.skip("this machine has a Japanese system font: the control without the embedded font "
+                    "would render too")
+    stripped = tmp_path / "stripped.html"
+    stripped.write_text(re.sub(r"<style>@font-face \{ font-family: ck-japanese;.*?</style>", "",
+                               page.read_text(encoding="utf-8"), flags=re.S), encoding="utf-8")
+    control = inspect_page(chromium, stripped, tmp_path / "without")
+    assert sorted(control["tofu"]) == sorted(set("ブラウザ確認"))
+    assert any("render as empty boxes" in p for p in page_problems(control))
+
+
+TWO_EDITIONS_CATALOGUE = """[cells."t-00"]
+en = '''
+# 01 — Two editions
+
+One source.
+'''
+ja = '''
+# 01 — 二つの版
+
+一つの原稿から。
+'''
+"""
+
+
+def test_editions_link_to_each_other(chromium, tmp_path, monkeypatch):
+    """reports/ holds English and reports/ja/ Japanese: each index links to the other edition and to
+    its glossary; the Japanese page has the translated markdown and the notebook runs with lang="ja"."""
+    import cohortkit.i18n as i18n
+    from cohortkit._report import build_report
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 — Two editions\n\nOne source.", id="t-00"),
+                nbformat.v4.new_code_cell('lang = "en"', metadata={"tags": ["parameters"]}, id="t-01"),
+                nbformat.v4.new_code_cell("print('language:', lang)", id="t-02")]
+    nbformat.write(nb, notebooks / "01-two-editions.ipynb")
+    (tmp_path / "locale" / "ja").mkdir(parents=True)
+    (tmp_path / "locale" / "ja" / "01-two-editions.toml").write_text(TWO_EDITIONS_CATALOGUE, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE", tmp_path / "locale")
+    build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)
+    ja = build_report(notebooks, tmp_path / "reports" / "ja", work=tmp_path / "work", lang="ja", summary=False)
+    en = build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)  # now links ja
+    result_en = inspect_page(chromium, en, tmp_path / "en")
+    result_ja = inspect_page(chromium, ja, tmp_path / "ja")
+    assert result_en["links"] == ["01-two-editions.html", "glossary.html", "ja/index.html"]
+    assert result_ja["links"] == ["01-two-editions.html", "glossary.html", "../index.html"]
+    for page, result in ((en, result_en), (ja, result_ja)):
+        assert link_problems(page, result["links"]) == [] and page_problems(result) == []
+    page = inspect_page(chromium, ja.parent / "01-two-editions.html", tmp_path / "page")
+    assert page["headings"] == ["01 — 二つの版"] and "language: ja" in page["text"]
+    assert page["tofu"] == "" and page_problems(page) == []

@@ -44,12 +44,15 @@ def attendee_version(nb):
 
 
 def build_workshop(
-    notebooks: str | Path = "notebooks", out: str | Path = "workshop"
+    notebooks: str | Path = "notebooks", out: str | Path = "workshop", *, lang: str = "en"
 ) -> dict[str, list[Path]]:
     """Write the attendee and instructor versions of every notebook in ``notebooks``.
 
     ``out/attendee/NAME.ipynb`` has the cells tagged ``solution`` removed and all outputs cleared;
     ``out/instructor/NAME.ipynb`` keeps every cell. Returns the written paths per version.
+    ``lang="ja"`` writes the Japanese edition: markdown from ``cohortkit/locale/ja/`` and
+    ``lang = "ja"`` in the parameters cell (messages, tables, plots and checks in Japanese); a
+    notebook with an untranslated markdown cell raises :class:`~cohortkit.DataError` naming it.
 
     Examples
     --------
@@ -75,8 +78,10 @@ def build_workshop(
     written: dict[str, list[Path]] = {"attendee": [], "instructor": []}
     for kind in written:
         (out / kind).mkdir(parents=True, exist_ok=True)
+    from ..i18n import translate_notebook
+
     for src in sources:
-        nb = nbformat.read(src, as_version=4)
+        nb = translate_notebook(nbformat.read(src, as_version=4), lang, src.stem)
         try:
             student = attendee_version(nb)
         except DataError as exc:
@@ -93,13 +98,15 @@ def build_workshop(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cohortkit.workshop --notebooks notebooks --out workshop``: 0 when built, 1 on a DataError."""
+    """``python -m cohortkit.workshop --notebooks notebooks --out workshop [--lang ja]``: 0 when built,
+    1 on a DataError."""
     parser = argparse.ArgumentParser(description="Build attendee and instructor notebooks (make workshop).")
     parser.add_argument("--notebooks", default="notebooks")
     parser.add_argument("--out", default="workshop")
+    parser.add_argument("--lang", default="en", choices=["en", "ja"])
     args = parser.parse_args(argv)
     try:
-        written = build_workshop(args.notebooks, args.out)
+        written = build_workshop(args.notebooks, args.out, lang=args.lang)
     except DataError as exc:
         print(f"make workshop: {exc}", file=sys.stderr)
         return 1
