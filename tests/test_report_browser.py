@@ -530,3 +530,47 @@ def test_editions_link_to_each_other(chromium, tmp_path, monkeypatch):
     page = inspect_page(chromium, ja.parent / "01-two-editions.html", tmp_path / "page")
     assert page["headings"] == ["01 — 二つの版"] and "language: ja" in page["text"]
     assert page["tofu"] == "" and page_problems(page) == []
+
+
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_ENGLISH_RUN = re.compile(r"\b[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){4,}\b")
+
+
+def _table_numbers(executed: Path) -> list[str]:
+    """Every number in the HTML tables the notebook displays (commas and leading zeros dropped)."""
+    nb = nbformat.read(executed, as_version=4)
+    numbers = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            table = output.get("data", {}).get("text/html", "")
+            for td in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S):
+                numbers += [n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(td)]
+    return numbers
+
+
+def _output_text(executed: Path) -> str:
+    nb = nbformat.read(executed, as_version=4)
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                texts.append(output.get("text", ""))
+            elif "text/markdown" in output.get("data", {}):
+                texts.append(output["data"]["text/markdown"])
+    return "\n".join(texts)
+
+
+@pytest.mark.slow
+def test_editions_show_the_same_numbers_and_the_japanese_one_no_english(real_report, real_report_ja):
+    """The two editions execute the same code on the same data: every table shows the same numbers
+    (only the formatting differs: ¥1,234 / 1,234円), and the Japanese edition's printed sentences
+    are Japanese."""
+    en_folder = real_report.parent.parent / "build" / "executed"
+    ja_folder = real_report_ja.parents[2] / "build" / "executed" / "ja"
+    names = sorted(p.name for p in en_folder.glob("[0-9][0-9]-*.ipynb"))
+    assert names == sorted(p.name for p in ja_folder.glob("[0-9][0-9]-*.ipynb")) and len(names) == 6
+    for name in names:
+        en, ja = _table_numbers(en_folder / name), _table_numbers(ja_folder / name)
+        assert len(en) > 20 and en == ja, name
+        left = [m.group(0) for m in _ENGLISH_RUN.finditer(re.sub(r"`[^`]*`", " ", _output_text(ja_folder / name)))]
+        assert left == [], name
