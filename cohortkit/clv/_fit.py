@@ -10,8 +10,10 @@ hand it to the same optimiser (BFGS, start 0.1, tol 1e-7):
 * ``"lifetimes"``: lifetimes' own ``_negative_log_likelihood`` differentiated by autograd
   (``model.lifetimes_objective``), the reference, kept as a fallback.
 
-A model with neither (Pareto/NBD) is fitted on its log-likelihood with finite-difference gradients,
-from its own start and tolerance (``model.start``, ``model.fit_tol``).
+Each model starts from its own point and stops at its own tolerance (``model.start``,
+``model.fit_tol``). Where the engine has no objective for a model (``engine="lifetimes"`` for
+Pareto/NBD, whose lifetimes fitter uses Nelder-Mead), the model's log-likelihood is fitted with
+finite-difference gradients.
 """
 
 from __future__ import annotations
