@@ -471,11 +471,15 @@ def _local_paths(paths: list[str | None], notebooks: Path) -> dict[str, str]:
     return dict(sorted(secrets.items(), key=lambda kv: -len(kv[0])))
 
 
+# where a warning was raised in a kernel: "/tmp/ipykernel_1234/567.py:3: " (a local temporary file)
+_KERNEL_FILE = re.compile(r"(?:[A-Za-z]:)?[^\s:]*ipykernel_\d+[/\\]\d+\.py:\d+: ")
+
+
 def _scrub(text: str, secrets: dict[str, str]) -> str:
     for secret, replacement in secrets.items():
         if secret in text:
             text = text.replace(secret, replacement)
-    return text
+    return _KERNEL_FILE.sub("", text)
 
 
 def _scrub_output(output, secrets: dict[str, str]) -> None:
