@@ -893,12 +893,14 @@ def _second_of_day(rng: np.random.Generator, duration: np.ndarray) -> np.ndarray
 @dataclass(frozen=True)
 class _Buyers:
     """The converting sessions in order of first purchase: the session, the purchase time (epoch
-    seconds), the customer id and campaign index; and the user id of every session."""
+    seconds), the customer ids (an Arrow string array) and campaign index; the user ids (customers,
+    then visitors) and each session's index among them, which sorts as the id strings do."""
 
     sessions: np.ndarray
     time: np.ndarray
-    ids: np.ndarray
+    ids: "pa.Array"
     camp: np.ndarray
+    user_ids: "pa.Array"
     user_of_session: np.ndarray
 
 
@@ -909,23 +911,25 @@ def _buyers(sessions: _Sessions) -> _Buyers:
     order = np.lexsort((buy_sessions, buy_time))
     buy_sessions, buy_time = buy_sessions[order], buy_time[order]
     n_cust = buy_sessions.shape[0]
-    customer_ids = _ids("C", n_cust, max(6, len(str(n_cust))))
+    customer_ids = _id_array("C", n_cust, max(6, len(str(n_cust))))
     visit_sessions = np.flatnonzero(~sessions.converts)
     visit_sessions = visit_sessions[np.lexsort((visit_sessions, sessions.start[visit_sessions]))]
-    visitor_ids = _ids("V", visit_sessions.shape[0], max(7, len(str(visit_sessions.shape[0]))))
-    user_of_session = np.empty(sessions.converts.shape[0], dtype=object)
-    user_of_session[buy_sessions] = customer_ids
-    user_of_session[visit_sessions] = visitor_ids
+    n_visit = visit_sessions.shape[0]
+    visitor_ids = _id_array("V", n_visit, max(7, len(str(n_visit))))
+    # "C…" ids sort before "V…" ids and, at a fixed width, by number: the index is the string order
+    user_of_session = np.empty(sessions.converts.shape[0], dtype="int64")
+    user_of_session[buy_sessions] = np.arange(n_cust)
+    user_of_session[visit_sessions] = n_cust + np.arange(n_visit)
     return _Buyers(sessions=buy_sessions, time=buy_time, ids=customer_ids, camp=sessions.camp[buy_sessions],
-                   user_of_session=user_of_session)
+                   user_ids=_concat(customer_ids, visitor_ids), user_of_session=user_of_session)
 
 
 def _customer_table(spec: pd.DataFrame, buyers: _Buyers) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": _text(buyers.ids),
-            "campaign": _text(_names(spec, "campaign")[buyers.camp]),
-            "channel": _text(_names(spec, "channel")[buyers.camp]),
+            "customer_id": _taken(buyers.ids),
+            "campaign": _taken(_name_array(spec, "campaign"), buyers.camp),
+            "channel": _taken(_name_array(spec, "channel"), buyers.camp),
             "acquired_at": _to_datetime(buyers.time),
         }
     )
@@ -936,14 +940,14 @@ def _event_log(spec: pd.DataFrame, sessions: _Sessions, buyers: _Buyers) -> pd.D
     ev_session = np.repeat(np.arange(sessions.depth.shape[0]), sessions.depth)
     ev_step = np.arange(ev_session.shape[0]) - np.repeat(np.cumsum(sessions.depth) - sessions.depth, sessions.depth)
     ev_time = sessions.start[ev_session] + sessions.offsets[ev_session, ev_step]
-    ev_user = buyers.user_of_session[ev_session]
-    ev_order = np.lexsort((ev_step, ev_user.astype(str), ev_time))
+    ev_user = buyers.user_of_session[ev_session]  # sorts as the user id strings
+    ev_order = np.lexsort((ev_step, ev_user, ev_time))
     return pd.DataFrame(
         {
-            "user_id": _text(ev_user[ev_order]),
+            "user_id": _taken(buyers.user_ids, ev_user[ev_order]),
             "timestamp": _to_datetime(ev_time[ev_order]),
-            "event": _text(np.asarray(FUNNEL_STEPS, dtype=object)[ev_step[ev_order]]),
-            "campaign": _text(_names(spec, "campaign")[sessions.camp[ev_session[ev_order]]]),
+            "event": _taken(_strings(FUNNEL_STEPS), ev_step[ev_order]),
+            "campaign": _taken(_name_array(spec, "campaign"), sessions.camp[ev_session[ev_order]]),
         }
     )
 
@@ -976,7 +980,7 @@ class _Purchases:
 
 def _purchases(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, obs_end: int) -> tuple[_Latent, _Purchases]:
     """First purchases at acquisition, repeat purchases until ``obs_end`` (epoch seconds, exclusive)."""
-    n_cust = buyers.ids.shape[0]
+    n_cust = len(buyers.ids)
     T_days = (obs_end - buyers.time) / SECONDS_PER_DAY
     par = {k: spec[k].to_numpy()[buyers.camp] for k in ("r", "alpha", "a", "b", "spend_p", "spend_q", "spend_gamma")}
     lam, p, J, X, _, times, lifetime, dead = _bgnbd_core(rng, T_days, par["r"], par["alpha"], par["a"], par["b"])
@@ -995,7 +999,7 @@ def _purchases(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, ob
 def _transaction_table(buyers: _Buyers, purchases: _Purchases) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": _text(buyers.ids[purchases.customer]),
+            "customer_id": _taken(buyers.ids, purchases.customer),
             "date": _to_datetime(purchases.time),
             "amount": purchases.amount,
         }
@@ -1012,8 +1016,8 @@ def _campaign_table(spec: pd.DataFrame, days: pd.DatetimeIndex, traffic: _Traffi
     table = pd.DataFrame(
         {
             "date": np.tile(days.to_numpy().astype("datetime64[ns]"), n_camp),
-            "campaign": _text(_names(spec, "campaign")[cell_camp]),
-            "channel": _text(_names(spec, "channel")[cell_camp]),
+            "campaign": _taken(_name_array(spec, "campaign"), cell_camp),
+            "channel": _taken(_name_array(spec, "channel"), cell_camp),
             "impressions": traffic.impressions.ravel().astype("int64"),
             "clicks": traffic.clicks.ravel().astype("int64"),
             "spend": traffic.spend.ravel().astype("float64"),
@@ -1029,7 +1033,7 @@ def _campaign_table(spec: pd.DataFrame, days: pd.DatetimeIndex, traffic: _Traffi
 
 def _nps_table(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, latent: _Latent, obs_end: int) -> pd.DataFrame:
     """Survey answers 1–8 weeks after the first purchase, scored by loyalty (see :func:`shop`)."""
-    n_cust = buyers.ids.shape[0]
+    n_cust = len(buyers.ids)
     answers = rng.random(n_cust) < spec["nps_response"].to_numpy()[buyers.camp]
     answered = buyers.time + rng.integers(7 * SECONDS_PER_DAY, 56 * SECONDS_PER_DAY, size=n_cust)
     p = latent.dropout_prob
@@ -1042,7 +1046,7 @@ def _nps_table(rng: np.random.Generator, spec: pd.DataFrame, buyers: _Buyers, la
     sel = sel[np.argsort(answered[sel], kind="stable")]
     return pd.DataFrame(
         {
-            "customer_id": _text(buyers.ids[sel]),
+            "customer_id": _taken(buyers.ids, sel),
             "answered_at": _to_datetime(answered[sel]),
             "score": score[sel].astype("int64"),
         }
@@ -1072,8 +1076,8 @@ def _truth_customers(spec: pd.DataFrame, buyers: _Buyers, latent: _Latent) -> pd
     dropout_at[far] = np.datetime64("NaT")
     return pd.DataFrame(
         {
-            "customer_id": _text(buyers.ids),
-            "campaign": _text(_names(spec, "campaign")[buyers.camp]),
+            "customer_id": _taken(buyers.ids),
+            "campaign": _taken(_name_array(spec, "campaign"), buyers.camp),
             "purchase_rate": _sig6(latent.purchase_rate),
             "dropout_prob": _sig6(latent.dropout_prob),
             "repeats_until_dropout": latent.repeats_until_dropout,
@@ -1099,6 +1103,54 @@ def _text(values):
     return pd.array(values, dtype="str")
 
 
+#: the dtype of every text column of the shop (pandas' ``str``)
+_STR = pd.StringDtype(na_value=np.nan)
+
+
+def _strings(values) -> "pa.Array":
+    """Python strings as an Arrow array of the type behind pandas' ``str`` dtype."""
+    import pyarrow as pa
+
+    return pa.array(list(values), type=pa.large_string())
+
+
+def _name_array(spec: pd.DataFrame, column: str) -> "pa.Array":
+    """The campaigns' names (or channels) as an Arrow array, to be taken by campaign index."""
+    return _strings(_names(spec, column))
+
+
+def _concat(*arrays) -> "pa.Array":
+    import pyarrow as pa
+
+    return pa.concat_arrays(list(arrays))
+
+
+def _taken(strings: "pa.Array", index=None):
+    """``strings`` (Arrow), or the strings at ``index``, as a pandas ``str`` array: the same array as
+    :func:`_text` of the Python strings, built without a Python object per row."""
+    import pyarrow as pa
+
+    if index is not None:
+        strings = strings.take(pa.array(np.asarray(index, dtype="int64")))
+    return pd.arrays.ArrowStringArray(pa.chunked_array([strings], type=pa.large_string()), dtype=_STR)
+
+
+def _id_array(prefix: str, n: int, width: int) -> "pa.Array":
+    """``prefix`` + the numbers 1..n zero-padded to ``width`` digits, as :func:`_ids` but an Arrow
+    array written digit by digit into its byte buffer (a few ms for millions of ids)."""
+    import pyarrow as pa
+
+    size = len(prefix) + width
+    buffer = np.empty((n, size), dtype="uint8")
+    buffer[:, : len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype="uint8")
+    number = np.arange(1, n + 1, dtype="int64")
+    for k in range(width):
+        buffer[:, size - 1 - k] = 48 + number % 10
+        number //= 10
+    offsets = np.arange(n + 1, dtype="int64") * size
+    return pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buffer)])
+
+
 def _ids(prefix: str, n: int, width: int) -> np.ndarray:
     if n == 0:
         return np.empty(0, dtype=object)
@@ -1107,8 +1159,29 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
 
 
 def _sig6(values) -> np.ndarray:
-    """Round to 6 significant digits, exactly as the CSV file stores them (keeps the files small)."""
-    return np.char.mod("%.6g", np.asarray(values, dtype="float64")).astype("float64")
+    """Round to 6 significant digits, exactly as the CSV file stores them (keeps the files small).
+
+    The value of ``float("%.6g" % v)``, computed without strings: with ``v = m 10**e``, the rounded
+    mantissa ``k = rint(m 10**5)`` is an integer below 2**53 and ``10**|e - 5|`` is exact up to
+    10**22, so one IEEE division or multiplication gives the correctly rounded double of the decimal
+    ``k 10**(e - 5)``, as parsing the string does. Where the scaled value lies within 1e-6 of a
+    rounding tie (its computation may have rounded across it), outside the exact range, or is not
+    a positive finite number, the string route decides.
+    """
+    v = np.asarray(values, dtype="float64")
+    out = np.empty(v.shape)
+    with np.errstate(all="ignore"):
+        e = np.floor(np.log10(v))
+        shift = 5.0 - e
+        scaled = np.where(shift >= 0, v * 10.0 ** np.abs(shift), v / 10.0 ** np.abs(shift))
+        k = np.rint(scaled)
+        exact = (np.isfinite(v) & (v > 0) & (np.abs(shift) <= 22) & (k >= 1e5) & (k < 1e6)
+                 & (np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) > 1e-6))
+        out = np.where(shift >= 0, k / 10.0 ** np.abs(shift), k * 10.0 ** np.abs(shift))
+    slow = ~exact
+    if slow.any():
+        out[slow] = np.char.mod("%.6g", v[slow]).astype("float64")
+    return out
 
 
 def _to_datetime(epoch_seconds) -> np.ndarray:

@@ -466,3 +466,33 @@ def test_baseline_is_optional_and_changes_no_simulated_row():
         "coupon_affiliate": 0.5, "clickbait_banner": 0.95, "brand_search": 0.3, "social_video": 0.9,
         "generic_search": 0.8, "line_retargeting": 0.2,
     }
+
+
+# --- the fast paths of the generator give what the string routes give ------------------------------
+
+
+def test_sig6_equals_the_string_route():
+    from cohortkit.simulate import _sig6
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate([
+        rng.gamma(0.3, 1 / 90, 100_000),  # purchase rates, some underflowing toward 0
+        rng.beta(0.8, 6.0, 100_000),  # dropout probabilities
+        10 ** rng.uniform(-40, 40, 100_000),  # every decade, beyond the exact powers of 10
+        [0.0, 5e-324, np.inf, 1.5, 2.5, 0.1234565, 123456.5, 999999.5, 9.999995e-5, 1e22, 1e23, 1e300],
+    ])
+    want = np.char.mod("%.6g", values).astype("float64")
+    np.testing.assert_array_equal(_sig6(values), want)
+
+
+def test_id_strings_equal_the_python_strings():
+    from cohortkit.simulate import _id_array, _ids, _taken, _text
+
+    for prefix, n, width in (("C", 0, 6), ("C", 1, 6), ("V", 12_345, 7), ("C", 1_234_567, 7)):
+        fast = pd.Series(_taken(_id_array(prefix, n, width)))
+        slow = pd.Series(_text(_ids(prefix, n, width)))
+        assert fast.dtype == slow.dtype
+        pd.testing.assert_series_equal(fast, slow)
+    index = np.array([4, 0, 4, 11])
+    pd.testing.assert_series_equal(pd.Series(_taken(_id_array("C", 12, 6), index)),
+                                   pd.Series(_text(_ids("C", 12, 6)[index])))
