@@ -33,8 +33,8 @@ from .._errors import DataError
 from ._base import Objective, PurchaseModel, SpendModel, penalty
 from ._rows import compress, dot
 
-__all__ = ["Design", "CovariateBetaGeo", "CovariateGammaGamma", "covariate_frame", "group_codes",
-           "hessian_se"]
+__all__ = ["Design", "CovariateBetaGeo", "CovariateGammaGamma", "CovariatePurchase", "NumericObjective",
+           "covariate_frame", "group_codes", "hessian_se", "covariate_purchase_model"]
 
 
 class Design:
@@ -230,6 +230,8 @@ class CovariateBetaGeo(PurchaseModel):
 
     name = "bgnbd"
     time_params = frozenset({"alpha"})
+    n_base = 4
+    links = (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1))
 
     def __init__(self, design: Design, zg: np.ndarray):
         self.design, self.zg = design, np.asarray(zg, float)
@@ -362,6 +364,8 @@ class CovariateGammaGamma(SpendModel):
 
     name = "gamma_gamma"
     time_params = frozenset({"v"})
+    n_base = 3
+    links = (("spend", "v", 1),)
 
     def __init__(self, design: Design, zg: np.ndarray):
         self.design, self.zg, self.k = design, np.asarray(zg, float), len(design.names)
@@ -444,15 +448,19 @@ class CovariateGammaGammaObjective(Objective):
 
 def hessian_se(objective, log_x, total, h=1e-5):
     """Covariance of the optimiser's parameters: the inverse of ``total`` times the Hessian of the
-    (mean) objective, by central differences of its analytic gradient. ``(cov, hess_inv)``;
-    ``(None, None)`` when the Hessian is not positive definite."""
+    (mean) objective, by central differences of its analytic gradient (of its values, step 1e-4,
+    for a :class:`NumericObjective`). ``(cov, hess_inv)``; ``(None, None)`` when the Hessian is not
+    positive definite."""
     log_x = np.asarray(log_x, float)
     k = len(log_x)
     H = np.empty((k, k))
-    for i in range(k):
-        e = np.zeros(k)
-        e[i] = h
-        H[:, i] = (objective(log_x + e)[1] - objective(log_x - e)[1]) / (2 * h)
+    if isinstance(objective, NumericObjective):
+        H = _value_hessian(lambda t: objective(t, gradient=False)[0], log_x, 1e-4)
+    else:
+        for i in range(k):
+            e = np.zeros(k)
+            e[i] = h
+            H[:, i] = (objective(log_x + e)[1] - objective(log_x - e)[1]) / (2 * h)
     H = (H + H.T) / 2
     try:
         np.linalg.cholesky(H)
@@ -461,3 +469,142 @@ def hessian_se(objective, log_x, total, h=1e-5):
     hess_inv = np.linalg.inv(H)
     hess_inv = (hess_inv + hess_inv.T) / 2
     return hess_inv / total, hess_inv
+
+
+# ---- any purchase model with covariates (Pareto/NBD, MBG/NBD) -----------------------------------
+
+
+class CovariatePurchase(PurchaseModel):
+    """A purchase model whose parameters move with the covariates: ``theta_i = theta_0 exp(sign gamma' z)``.
+
+    ``links`` is a tuple of ``(process, parameter, sign)``: the coefficients of ``process`` act on
+    ``parameter`` of the base model with that sign. Pareto/NBD as in CLVTools:
+    ``alpha_i = alpha_0 exp(-gamma_purchase' z)`` (a positive coefficient: more purchases) and
+    ``beta_i = beta_0 exp(-gamma_dropout' z)`` (the mean dropout rate ``s / beta_i`` is
+    ``exp(gamma_dropout' z)`` times the reference's: a positive coefficient, sooner dropout); ``r, s``
+    shared. Rows are ``(x, tx, T, group)``. The likelihood is the base model's, group by group; the
+    gradient is by central differences of the objective (no analytic gradient).
+    """
+
+    def __init__(self, base: PurchaseModel, design: Design, zg: np.ndarray, links):
+        self.base, self.design, self.zg = base, design, np.asarray(zg, float)
+        self.name, self.time_params = base.name, base.time_params
+        self.k, self.links, self.n_base = len(design.names), tuple(links), len(base.params)
+        self.params = (*base.params, *(f"{proc}:{n}" for proc, _, _ in self.links for n in design.names))
+        self.start, self.fit_tol = base.start, base.fit_tol
+
+    def scaled_rows(self, rows, scale):
+        x, tx, T, g = rows
+        return x, np.asarray(tx, float) * scale, np.asarray(T, float) * scale, g
+
+    def natural(self, log_x, scale):
+        out = np.array(log_x, float)
+        nb = self.n_base
+        out[:nb] = self.base.natural(out[:nb], scale)
+        for j in range(len(self.links)):
+            out[nb + j * self.k: nb + (j + 1) * self.k] /= self.design.scale
+        return out
+
+    def optimiser_point(self, theta, scale):
+        out = np.array(theta, float)
+        nb = self.n_base
+        base = out[:nb].copy()
+        for i, name in enumerate(self.base.params):
+            if name in self.time_params:
+                base[i] *= scale
+        out[:nb] = np.log(base)
+        for j in range(len(self.links)):
+            out[nb + j * self.k: nb + (j + 1) * self.k] *= self.design.scale
+        return out
+
+    def group_params(self, theta, z):
+        """``(G, n_base)`` base-model parameters of design rows ``z`` at natural ``theta``."""
+        z = np.asarray(z, float).reshape(len(z), -1)
+        nb, k = self.n_base, z.shape[1]
+        table = np.tile(np.asarray(theta[:nb], float), (len(z), 1))
+        with np.errstate(over="ignore"):
+            for j, (_, par, sign) in enumerate(self.links):
+                table[:, self.base.params.index(par)] *= np.exp(sign * (z @ theta[nb + j * k: nb + (j + 1) * k]))
+        return table
+
+    def loglik(self, params, x, tx, T, g, zg=None):
+        table = self.group_params(params, self.zg if zg is None else zg)
+        g = np.asarray(g, np.intp)
+        x, tx, T = (np.asarray(v, float) for v in (x, tx, T))
+        out = np.empty(len(x))
+        for j in np.unique(g):
+            sel = g == j
+            out[sel] = self.base.loglik(table[j], x[sel], tx[sel], T[sel])
+        return out
+
+    def gradient_objective(self, rows, w, penalizer):
+        x, tx, T, g = rows
+        zs = self.zg / self.design.scale
+        nb = self.n_base
+
+        def value(th):
+            theta = np.concatenate([np.exp(th[:nb]), th[nb:]])
+            with np.errstate(all="ignore"):
+                return self.loglik(theta, x, tx, T, g, zs)
+
+        return NumericObjective(value, w, penalizer)
+
+
+class NumericObjective(Objective):
+    """Weighted mean negative log-likelihood (``loglik(log_params)`` per row) plus the penalty, with a
+    central-difference gradient (step 1e-6); non-finite values become 1e100 so a line search steps back."""
+
+    def __init__(self, loglik, w, penalizer, h=1e-6):
+        self.row_loglik, self.w, self.h = loglik, np.asarray(w, float), h
+        self.penalizer, self.total = float(penalizer), float(np.sum(w))
+
+    def _value(self, th):
+        v = -dot(self.w, self.row_loglik(th)) / self.total + penalty(th, self.penalizer)[0]
+        return v if np.isfinite(v) else 1e100
+
+    def __call__(self, log_params, gradient=True):
+        th = np.asarray(log_params, float)
+        value = self._value(th)
+        if not gradient:
+            return value, None
+        grad = np.empty(len(th))
+        for i in range(len(th)):
+            e = np.zeros(len(th))
+            e[i] = self.h
+            grad[i] = (self._value(th + e) - self._value(th - e)) / (2 * self.h)
+        return value, grad
+
+    def loglik(self, params):  # natural parameters are not simply exp(log_params) here
+        raise NotImplementedError
+
+
+def _value_hessian(f, x, h):
+    """Hessian of a scalar ``f`` at ``x`` by central second differences of its values."""
+    k = len(x)
+    H = np.empty((k, k))
+    f0 = f(x)
+    E = np.eye(k) * h
+    for i in range(k):
+        H[i, i] = (f(x + E[i]) - 2 * f0 + f(x - E[i])) / h**2
+        for j in range(i + 1, k):
+            H[i, j] = H[j, i] = (f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j])
+                                 + f(x - E[i] - E[j])) / (4 * h**2)
+    return H
+
+
+#: the covariate links of each purchase model (process, parameter, sign): see the module docstring
+LINKS = {
+    "bgnbd": CovariateBetaGeo.links,
+    "mbgnbd": (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1)),
+    "paretonbd": (("purchase", "alpha", -1), ("dropout", "beta", -1)),
+}
+
+
+def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray) -> PurchaseModel:
+    """The covariate version of a registered purchase model (BG/NBD with its analytic gradient)."""
+    if base.name == "bgnbd":
+        return CovariateBetaGeo(design, zg)
+    if base.name not in LINKS:
+        raise DataError(f"covariates= is not supported with purchase_model={base.name!r}; use one of "
+                        f"{sorted(LINKS)}.")
+    return CovariatePurchase(base, design, zg, LINKS[base.name])

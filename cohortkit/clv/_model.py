@@ -16,7 +16,8 @@ import pandas as pd
 from .._args import renamed, unit_days, unit_name
 from .._errors import CohortkitWarning, DataError
 from . import _fit as F
-from ._covariates import CovariateBetaGeo, CovariateGammaGamma, Design, covariate_frame, group_codes, hessian_se
+from ._covariates import (CovariateGammaGamma, Design, covariate_frame, covariate_purchase_model, group_codes,
+                          hessian_se)
 from ._registry import purchase_model as _purchase_model
 from ._registry import spend_model as _spend_model
 from ._rows import compress
@@ -248,9 +249,6 @@ class CLVModel:
 
     def _fit_covariates(self, summary, data, covariates, customer_col):
         """Fit BG/NBD (and Gamma-Gamma) with covariates: plain fits first, as the warm start."""
-        if self._purchase.name != "bgnbd":
-            raise DataError(f"covariates= is supported with purchase_model='bgnbd' only (got "
-                            f"{self._purchase.name!r}); fit one model per group for the others.")
         frame, columns = covariate_frame(summary, covariates, customer_col)
         clash = [c for c in columns if c in ("frequency", "recency", "T", "monetary_value")]
         if clash:
@@ -269,9 +267,9 @@ class CLVModel:
         prows, pcounts, _ = compress(data["frequency"], data["recency"], data["T"])
         plain = F.fit(self._purchase, prows.T, pcounts, self.penalizer, engine="numpy")
         k = z.shape[1]
-        self._purchase = CovariateBetaGeo(design, zg)
+        self._purchase = covariate_purchase_model(self._purchase, design, zg)
         self._rows, self._counts, self._inv = compress(data["frequency"], data["recency"], data["T"], g)
-        starts = [np.concatenate([plain.log_x, np.zeros(3 * k)])]
+        starts = [np.concatenate([plain.log_x, np.zeros(len(self._purchase.links) * k)])]
         if self._spend is not None:
             srows, scounts, _ = _spend_rows(data)
             splain = F.fit(self._spend, srows.T, scounts, self.penalizer, engine="numpy")
@@ -300,9 +298,10 @@ class CLVModel:
         coef = self.params_[self.params_.index.str.contains(":")].copy()
         process, covariate = zip(*(name.split(":", 1) for name in coef.index))
         table = design.table().set_index("covariate")
+        links = {proc: par for part, _, _ in self._parts() for proc, par, _ in part.links}
         self.coefficients_ = pd.DataFrame({
             "process": process,
-            "parameter": [{"purchase": "alpha", "dropout_a": "a", "dropout_b": "b", "spend": "v"}[p] for p in process],
+            "parameter": [links[p] for p in process],
             "covariate": covariate,
             "reference": [table.loc[c, "reference"] for c in covariate],
             "estimate": coef["estimate"].to_numpy(),
@@ -822,7 +821,7 @@ def _covariate_standard_errors(model, rows, counts, result, penalizer):
     objective = model.gradient_objective(model.scaled_rows(columns, scale), counts, penalizer)
     cov, hess_inv = hessian_se(objective, result.log_x, counts.sum())
     result.hess_inv = hess_inv
-    n_base = len(model.params) - (3 if isinstance(model, CovariateBetaGeo) else 1) * model.k
+    n_base = model.n_base
     if cov is None:
         se = np.full(len(model.params), np.nan)
     else:

@@ -168,8 +168,6 @@ def test_fit_and_predict_refuse_what_they_cannot_use(simulated):
         CLVModel().fit(summary, covariates=summary[["customer_id", "group"]].iloc[1:])
     with pytest.raises(DataError, match="not columns of summary"):
         CLVModel().fit(summary, covariates=["campaign"])
-    with pytest.raises(DataError, match="bgnbd.* only"):
-        CLVModel("paretonbd").fit(summary, covariates=["group"])
     with pytest.raises(DataError, match="level"):
         model.new_customer_value({"group": ["z"]}, horizon=52, time_unit="W")
     with pytest.raises(DataError, match="does not support models fitted with covariates"):
