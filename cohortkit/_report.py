@@ -858,16 +858,20 @@ def executive_summary(
         shop = ck.datasets.load_shop()
         transactions, acquired, costs = shop.transactions, shop.customers, shop.campaigns
     else:
-        transactions = ck.io.read_frame(data, columns=tx_names)
-        transactions["date"] = pd.to_datetime(transactions["date"])
         acquired = costs = None
         if customers is not None and campaigns is not None:
+            transactions = ck.io.read_frame(data, columns=tx_names)
+            transactions["date"] = pd.to_datetime(transactions["date"])
             acquired = ck.io.read_frame(customers, columns={customer_col: "customer_id",
                                                             campaign_col: "campaign"})
             if "acquired_at" in acquired:
                 acquired["acquired_at"] = pd.to_datetime(acquired["acquired_at"])
             costs = ck.io.read_frame(campaigns, columns={campaign_col: "campaign"})
-    observation_end = transactions["date"].max().normalize()
+        else:
+            # transactions only: the file stays in DuckDB (of any size); only per-customer tables come back
+            transactions = ck.read_table(data).rename({new: old for old, new in tx_names.items()})
+    whole = ck.read_table(transactions)
+    observation_end = pd.Timestamp(ck.to_pandas(whole.aggregate(last=whole.date.max()))["last"].iloc[0]).normalize()
 
     # customer value (notebook 04, step 1)
     rfm = ck.rfm_summary(transactions, amount_col="amount", time_unit="W", observation_end=observation_end)
