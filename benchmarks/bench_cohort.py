@@ -68,11 +68,11 @@ tx AS (
     FROM src, k
     WHERE year("date") * 12 + month("date") - 1 <= k.last_complete
 ),
-cp AS (SELECT customer_id, p, count(*) AS orders, sum(amount) AS revenue FROM tx GROUP BY 1, 2),
+cp AS (SELECT customer_id, p, count(*) AS orders, {revenue} AS revenue FROM tx GROUP BY 1, 2),
 firsts AS (SELECT customer_id, min(p) AS cohort FROM cp GROUP BY 1),
 cells AS (
     SELECT cohort, p - cohort AS n, count(*) AS active, sum(orders) AS orders,
-           sum(revenue) AS revenue
+           CAST(sum(revenue) AS DOUBLE) AS revenue
     FROM cp JOIN firsts USING (customer_id) GROUP BY 1, 2
 ),
 sizes AS (SELECT cohort, active AS cohort_size FROM cells WHERE n = 0),
@@ -93,10 +93,20 @@ ORDER BY 1, 2
 """
 
 
+#: exact money sums, as cohortkit's (the same result to the last bit); FLOAT_SUM is the float version
+EXACT_SUM = "sum(CAST(amount AS DECIMAL(38, 9)))"
+FLOAT_SUM = "sum(amount)"
+
+
+def cohort_sql(path: Path, revenue: str = EXACT_SUM) -> str:
+    """The hand-written cohort table on the Parquet file at ``path``."""
+    return SQL.format(path=path, revenue=revenue)
+
+
 def duckdb_sql(path: Path) -> pd.DataFrame:
     from cohortkit._engine import get_backend
 
-    return get_backend().con.sql(SQL.format(path=path)).df()
+    return get_backend().con.sql(cohort_sql(path)).df()
 
 
 def pandas_cohorts(df: pd.DataFrame) -> pd.DataFrame:

@@ -57,7 +57,11 @@ def make_events(n_events: int, seed: int = 20240101) -> Path:
 def run_cohortkit(path: Path) -> pd.DataFrame:
     from cohortkit.funnel import funnel
 
-    f = funnel(str(path), STEPS, window="7D")
+    return comparable_funnel(funnel(str(path), STEPS, window="7D"))
+
+
+def comparable_funnel(f: pd.DataFrame) -> pd.DataFrame:
+    """cohortkit's funnel table as users per step and median / p90 times in microseconds."""
     return pd.DataFrame(
         {
             "users": f["users"].to_numpy(),
@@ -70,13 +74,15 @@ def run_cohortkit(path: Path) -> pd.DataFrame:
     )
 
 
-def duckdb_sql(path: Path) -> str:
+def duckdb_sql(path: Path, steps: list[str] = STEPS) -> str:
+    """The hand-written 3-step funnel (steps named by ``steps``)."""
+    a, b, c = steps
     return f"""
     WITH e AS (
         SELECT user_id AS u, epoch_us(timestamp) AS us,
-               CASE event WHEN 'view' THEN 1 WHEN 'cart' THEN 2 WHEN 'purchase' THEN 3 END AS step
+               CASE event WHEN '{a}' THEN 1 WHEN '{b}' THEN 2 WHEN '{c}' THEN 3 END AS step
         FROM read_parquet('{path}')
-        WHERE event IN ('view', 'cart', 'purchase') AND user_id IS NOT NULL AND timestamp IS NOT NULL
+        WHERE event IN ('{a}', '{b}', '{c}') AND user_id IS NOT NULL AND timestamp IS NOT NULL
     ),
     p1 AS (SELECT u, us, step, CASE WHEN step = 1 THEN us END AS s FROM e),
     p2 AS (
@@ -125,7 +131,12 @@ def run_duckdb(path: Path) -> pd.DataFrame:
     if _CON is None:  # one connection, reused like cohortkit's
         _CON = duckdb.connect()
         _CON.execute("SET TimeZone = 'UTC'")
-    row = _CON.execute(duckdb_sql(path)).fetchdf().iloc[0]
+    return sql_table(_CON.execute(duckdb_sql(path)).fetchdf())
+
+
+def sql_table(result: pd.DataFrame) -> pd.DataFrame:
+    """The SQL's one-row result as users per step and median / p90 times in microseconds."""
+    row = result.iloc[0]
     return pd.DataFrame(
         {
             "users": [int(row["users1"]), int(row["users2"]), int(row["users3"])],
@@ -135,7 +146,8 @@ def run_duckdb(path: Path) -> pd.DataFrame:
     )
 
 
-def run_pandas(path: Path) -> pd.DataFrame:
+def run_pandas(path: Path, steps: list[str] = STEPS) -> pd.DataFrame:
+    STEPS = steps  # noqa: N806
     df = pd.read_parquet(path)
     df = df[df["event"].isin(STEPS)]
     step = df["event"].map({s: i + 1 for i, s in enumerate(STEPS)}).to_numpy(dtype="int64")

@@ -1,29 +1,39 @@
-"""Scale: RFM summary against its peers at 1M and 10M rows, peak memory of Parquet-path runs, import time.
+"""Scale: RFM summary, cohort table and funnel against their peers at 1M, 5M and 10M rows.
 
-Each measurement runs in a fresh child process, so its peak RSS (``VmHWM``) is its own. Inputs are
-Parquet files of synthetic transactions/events written once into ``benchmarks/_work/``.
+Every measurement is a fresh child process (so its peak RSS, ``VmHWM``, is its own) that does its
+untimed setup (imports; connecting to DuckDB), then calls the task ``reps`` times in a row: the first
+call is the cold one (first query of the process), the others are warm. cohortkit and the SQL peers
+run in several such processes, interleaved (cohortkit, SQL, cohortkit, SQL, ...), so that all of them
+see the same slow and fast phases of a shared machine; ratios are taken between the best times.
+pandas and lifetimes run once per size (they are there for the growth with size and the lifetimes
+target). All implementations read the same Parquet file inside the timed call; the results are
+checked equal (the SQL peer of ``rfm`` returns exactly cohortkit's frame, see ``_tasks.py``).
 
-Peers for the RFM summary (days, same-day purchases merged, observation end = last date):
-* ``lifetimes.utils.summary_data_from_transaction_data`` (pandas, the library analysts use),
-* a vectorised pandas implementation,
-* hand-written DuckDB SQL on the Parquet file.
+Inputs are synthetic Parquet files written once into ``benchmarks/_work/`` (gitignored).
+The plot ``benchmarks/scaling.png`` shows best seconds against rows on log-log axes.
 """
 
 from __future__ import annotations
 
-import functools
 import json
+import os
+import pickle
 import subprocess
 import sys
-import textwrap
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
-from _common import in_turn, markdown_table  # noqa: E402
+from _common import markdown_table  # noqa: E402
 
-END = "2024-12-31"
+#: processes per implementation and calls per process (the first call of each process is cold)
+MAIN = ("cohortkit", "DuckDB SQL")
+PLOT = ["cohortkit", "DuckDB SQL", "pandas", "lifetimes"]
+TARGET_SQL = 1.1  # cohortkit within 1.1x of the hand-written SQL (best warm times)
+TARGET_MEMORY = 1.2  # peak RSS within 1.2x of the SQL's
+TARGET_LIFETIMES = 5.0  # at least 5x faster than lifetimes at 5M rows
 
 
 def _write_inputs(n_rows: int) -> tuple[Path, Path]:
@@ -39,8 +49,7 @@ def _write_inputs(n_rows: int) -> tuple[Path, Path]:
         customer = rng.integers(0, n_customers, n_rows)
         seconds = rng.integers(0, 730 * 86400, n_rows)
         frame = pd.DataFrame({
-            "customer_id": pd.Series(customer).map(lambda i: f"C{i:08d}") if n_rows <= 2_000_000
-            else ("C" + pd.Series(customer).astype("str").str.zfill(8)),
+            "customer_id": "C" + pd.Series(customer).astype("str").str.zfill(8),
             "date": pd.Timestamp("2023-01-01") + pd.to_timedelta(seconds, unit="s"),
             "amount": rng.gamma(2.0, 20.0, n_rows).round(2),
         })
@@ -56,153 +65,128 @@ def _write_inputs(n_rows: int) -> tuple[Path, Path]:
     return tx_path, ev_path
 
 
-SNIPPETS = {
-    "cohortkit rfm_summary": """
-        import cohortkit as ck
-        import cohortkit.clv, ibis
-        from cohortkit._engine import get_backend
-        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
-        # --- timed
-        out = ck.rfm_summary(PATH, customer_col="customer_id", date_col="date", amount_col="amount",
-                             observation_end=END, time_unit="D")
-        rows = len(out)
-    """,
-    "DuckDB SQL rfm": """
-        import duckdb
-        import pandas  # noqa: F401  (imports are not timed; .df() needs pandas)
-        con = duckdb.connect()
-        # --- timed
-        # the fastest form we know: merge days, then one GROUP BY with arg_min (no join back)
-        out = con.sql(f'''
-            WITH days AS (
-                SELECT customer_id, CAST(date AS DATE) AS day, SUM(amount) AS amount
-                FROM read_parquet('{PATH}') WHERE CAST(date AS DATE) <= DATE '{END}'
-                GROUP BY 1, 2)
-            SELECT customer_id,
-                   COUNT(*) - 1 AS frequency,
-                   DATE_DIFF('day', MIN(day), MAX(day)) AS recency,
-                   DATE_DIFF('day', MIN(day), DATE '{END}') AS T,
-                   COALESCE((SUM(amount) - ARG_MIN(amount, day)) / NULLIF(COUNT(*) - 1, 0), 0)
-                       AS monetary_value
-            FROM days GROUP BY 1 ORDER BY 1''').df()
-        rows = len(out)
-    """,
-    "DuckDB SQL rfm (join to first day)": """
-        import duckdb
-        import pandas  # noqa: F401  (imports are not timed; .df() needs pandas)
-        con = duckdb.connect()
-        # --- timed
-        # the textbook form: each customer's first day joined back to the merged days
-        out = con.sql(f'''
-            WITH days AS (
-                SELECT customer_id, CAST(date AS DATE) AS day, SUM(amount) AS amount
-                FROM read_parquet('{PATH}') WHERE CAST(date AS DATE) <= DATE '{END}'
-                GROUP BY 1, 2),
-            firsts AS (SELECT customer_id, MIN(day) AS first_day FROM days GROUP BY 1)
-            SELECT d.customer_id,
-                   COUNT(*) - 1 AS frequency,
-                   DATE_DIFF('day', f.first_day, MAX(d.day)) AS recency,
-                   DATE_DIFF('day', f.first_day, DATE '{END}') AS T,
-                   COALESCE(SUM(CASE WHEN d.day > f.first_day THEN d.amount END)
-                            / NULLIF(COUNT(*) - 1, 0), 0) AS monetary_value
-            FROM days d JOIN firsts f USING (customer_id)
-            GROUP BY d.customer_id, f.first_day ORDER BY 1''').df()
-        rows = len(out)
-    """,
-    "pandas rfm": """
-        import pandas as pd
-        import pyarrow.parquet  # noqa: F401  (imports are not timed)
-        # --- timed
-        tx = pd.read_parquet(PATH)
-        tx["day"] = tx["date"].dt.floor("D")
-        tx = tx[tx["day"] <= pd.Timestamp(END)]
-        days = tx.groupby(["customer_id", "day"], as_index=False)["amount"].sum()
-        first = days.groupby("customer_id")["day"].transform("min")
-        g = days.assign(first=first, repeat=days["amount"].where(days["day"] > first)).groupby("customer_id")
-        out = pd.DataFrame({"frequency": g.size() - 1,
-                            "recency": (g["day"].max() - g["first"].min()).dt.days,
-                            "T": (pd.Timestamp(END) - g["first"].min()).dt.days,
-                            "monetary_value": g["repeat"].sum() / (g.size() - 1).where(lambda s: s > 0)}).fillna(0)
-        rows = len(out)
-    """,
-    "lifetimes summary_data_from_transaction_data": """
-        import warnings
-        import pandas as pd
-        import pyarrow.parquet  # noqa: F401  (imports are not timed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from lifetimes.utils import summary_data_from_transaction_data
-        # --- timed
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tx = pd.read_parquet(PATH)
-            out = summary_data_from_transaction_data(tx, "customer_id", "date", monetary_value_col="amount",
-                                                     observation_period_end=END, freq="D")
-        rows = len(out)
-    """,
-    "cohortkit cohort_table (M)": """
-        import cohortkit as ck
-        import cohortkit.cohort, ibis
-        from cohortkit._engine import get_backend
-        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
-        # --- timed
-        out = ck.cohort_table(PATH, customer_col="customer_id", date_col="date", amount_col="amount",
-                              period="M", observation_end=END)
-        rows = len(out)
-    """,
-    "cohortkit funnel (3 steps, 7D)": """
-        import cohortkit as ck
-        import cohortkit.funnel, ibis
-        from cohortkit._engine import get_backend
-        get_backend()  # connect (imports ibis' DuckDB backend), as the SQL peer connects before timing
-        # --- timed
-        out = ck.funnel(EVENTS, ["view", "cart", "buy"], customer_col="user_id", date_col="timestamp",
-                        event_col="event", window="7D")
-        rows = len(out)
-    """,
-}
+CHILD = """
+import gc, json, pickle, sys, time
+sys.path.insert(0, {here!r})
+import _tasks
+task, impl, path, reps, dump = {task!r}, {impl!r}, {path!r}, {reps!r}, {dump!r}
+fn = _tasks.make(task, impl, path)
+times, out = [], None
+for _ in range(reps):
+    out = None
+    gc.collect()
+    start = time.perf_counter()
+    out = fn()
+    times.append(time.perf_counter() - start)
+# VmHWM: this process's own high-water mark (ru_maxrss would include the parent's at fork)
+peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
+if dump:
+    with open(dump, "wb") as fh:
+        pickle.dump(_tasks.comparable(task, impl, out), fh)
+print(json.dumps({{"times": times, "peak_mb": peak, "rows": len(out)}}))
+"""
 
 
-def _best(runs: list[dict]) -> dict:
-    """Best time of a snippet's fresh-process runs; peak RSS is the largest of them."""
-    ok = [r for r in runs if isinstance(r["rows"], int)]
-    if not ok:
-        return runs[0]
-    best = min(ok, key=lambda r: r["seconds"])
-    failed = len(runs) - len(ok)
-    note = f"{best['rows']} ({failed} of {len(runs)} runs failed)" if failed else best["rows"]
-    return dict(best, peak_mb=max(r["peak_mb"] for r in ok), rows=note)
-
-
-def _run_once(snippet: str, path: Path, events: Path, timeout: int = 1800) -> dict:
-    setup, work = textwrap.dedent(snippet).split("# --- timed\n")
-    code = textwrap.dedent(
-        f"""
-        import json, time
-        PATH, EVENTS, END = {str(path)!r}, {str(events)!r}, {END!r}
-
-        def _check(out):
-            cols = ["frequency", "recency", "T", "monetary_value"]
-            if not all(c in out for c in cols):
-                return ""
-            return " / ".join(f"{{float(out[c].sum()):,.6g}}" for c in cols)
-        """
-    ) + setup + "start = time.perf_counter()\n" + work + textwrap.dedent(
-        """
-        seconds = time.perf_counter() - start
-        check = _check(out)
-        # VmHWM is this process's own high-water mark (ru_maxrss would include the parent's at fork)
-        peak = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) / 1024
-        print(json.dumps({"seconds": seconds, "peak_mb": peak, "rows": rows, "check": check}))
-        """
-    )
+def _child(task: str, impl: str, path: Path, reps: int, dump: Path | None, timeout: int = 1800) -> dict:
+    code = CHILD.format(here=str(HERE), task=task, impl=impl, path=str(path), reps=reps,
+                        dump=str(dump) if dump else None)
     try:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "rows": "timeout"}
+        return {"error": "timeout"}
     if out.returncode != 0:
-        return {"seconds": float("nan"), "peak_mb": float("nan"), "rows": "error: " + out.stderr.strip().splitlines()[-1][:80]}
+        return {"error": out.stderr.strip().splitlines()[-1][:120]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _plan(quick: bool) -> tuple[list[int], dict]:
+    """Sizes, and per task the (processes, calls per process) of each implementation."""
+    if quick:
+        main, ref, floats = (2, 2), (1, 1), (1, 2)
+        sizes = [100_000, 300_000]
+    else:
+        main, ref, floats = (3, 3), (1, 1), (2, 3)
+        sizes = [1_000_000, 5_000_000, 10_000_000]
+    plan = {
+        "rfm": {"cohortkit": main, "DuckDB SQL": main, "DuckDB SQL, float sums": floats,
+                "pandas": ref, "lifetimes": ref},
+        "cohort": {"cohortkit": main, "DuckDB SQL": main, "DuckDB SQL, float sums": floats, "pandas": ref},
+        "funnel": {"cohortkit": main, "DuckDB SQL": main, "pandas": ref},
+    }
+    return sizes, plan
+
+
+def measure(quick: bool = False) -> dict:
+    """Run every child process; return ``{size: {task: {impl: summary}}}`` (also saved as JSON)."""
+    import _tasks
+
+    sizes, plan = _plan(quick)
+    results: dict = {}
+    for n in sizes:
+        t0 = time.perf_counter()
+        tx_path, ev_path = _write_inputs(n)
+        paths = {"rfm": tx_path, "cohort": tx_path, "funnel": ev_path}
+        runs = {task: {impl: [] for impl in impls} for task, impls in plan.items()}
+        dumps = {task: {} for task in plan}
+        rounds = max(p for impls in plan.values() for p, _ in impls.values())
+        for r in range(rounds):
+            for task, impls in plan.items():
+                for impl, (processes, reps) in impls.items():
+                    if r >= processes:
+                        continue
+                    dump = None
+                    if r == 0:
+                        dump = WORK / f"out_{task}_{impl.replace(' ', '_').replace(',', '')}_{n}.pkl"
+                        dumps[task][impl] = dump
+                    runs[task][impl].append(_child(task, impl, paths[task], reps, dump))
+        size_results = {}
+        for task, impls in runs.items():
+            checks = _check(task, dumps[task], _tasks)
+            size_results[task] = {impl: dict(_summary(r), check=checks.get(impl, "")) for impl, r in impls.items()}
+        results[n] = size_results
+        print(f"   {n:,} rows measured in {time.perf_counter() - t0:.0f} s", flush=True)
+    return results
+
+
+def _check(task: str, dumps: dict, _tasks) -> dict:
+    """``equal`` / ``same frame`` / the mismatch, per implementation, against cohortkit's result."""
+    if "cohortkit" not in dumps or not dumps["cohortkit"].exists():
+        return {}
+    with open(dumps["cohortkit"], "rb") as fh:
+        ref = pickle.load(fh)
+    checks = {"cohortkit": "reference"}
+    for impl, path in dumps.items():
+        if impl == "cohortkit":
+            continue
+        if not path.exists():
+            checks[impl] = "no result"
+            continue
+        with open(path, "rb") as fh:
+            got = pickle.load(fh)
+        exact = task == "rfm" and impl == "DuckDB SQL"
+        try:
+            _tasks.check_same(task, ref, got, exact=exact)
+            checks[impl] = "same frame (exact)" if exact else "equal"
+        except AssertionError as exc:
+            checks[impl] = "DIFFERS: " + " ".join(str(exc).split())[:80]
+    return checks
+
+
+def _summary(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "times" in r]
+    if not ok:
+        return {"error": runs[0].get("error", "failed"), "warm": float("nan"), "cold": float("nan"),
+                "peak_mb": float("nan"), "processes": 0}
+    warm = [t for r in ok for t in (r["times"][1:] or r["times"])]
+    return {
+        "warm": min(warm),
+        "cold": min(r["times"][0] for r in ok),
+        "peak_mb": max(r["peak_mb"] for r in ok),
+        "rows": ok[0]["rows"],
+        "processes": len(ok),
+        "calls": sum(len(r["times"]) for r in ok),
+        "failed": len(runs) - len(ok),
+    }
 
 
 def _import_time() -> float:
@@ -212,36 +196,125 @@ def _import_time() -> float:
     return min(runs)
 
 
-def run(quick: bool = False) -> str:
-    sizes = [200_000] if quick else [1_000_000, 10_000_000]
-    repeat = 1 if quick else 3
-    rows = []
-    for n in sizes:
-        tx_path, ev_path = _write_inputs(n)
-        runs = in_turn({name: functools.partial(_run_once, snippet, tx_path, ev_path)
-                        for name, snippet in SNIPPETS.items()}, repeat)
-        results = {name: _best(r) for name, r in runs.items()}
-        base = results["cohortkit rfm_summary"]["seconds"]
-        for name, res in results.items():
-            peer = name.startswith(("DuckDB", "pandas", "lifetimes"))
-            rows.append({
-                "rows": f"{n:,}", "task": name, "seconds": res["seconds"], "peak RSS (MB)": res["peak_mb"],
-                "output rows": res["rows"], "check": res.get("check", ""),
-                "peer ÷ cohortkit": (res["seconds"] / base) if peer else "",
-            })
-    import_seconds = _import_time()
-    text = [
-        "## Scale: RFM summary vs peers, Parquet paths, memory, import time\n",
-        f"Each row is the best of {repeat} fresh process(es), run in turn with the other rows, reading the "
-        "same Parquet file (peak RSS: the largest, each process's own). The check column (sums of "
-        "frequency, recency, T and monetary value, 6 digits) is a quick consistency check of the RFM "
-        "implementations; tests/clv/test_summary.py compares full tables with lifetimes. "
-        "`peer ÷ cohortkit` > 1 means cohortkit's rfm_summary is faster (targets: lifetimes ≥ 5 at 10M rows, "
-        "DuckDB SQL ≥ 1/1.2 = 0.83).\n",
-        markdown_table(rows, ["rows", "task", "seconds", "peak RSS (MB)", "output rows", "check", "peer ÷ cohortkit"]),
-        f"\n`import cohortkit`: {import_seconds:.2f} s (best of 3 fresh processes; target < 1.5 s).\n",
-    ]
+def plot(results: dict, path: Path) -> None:
+    """Best seconds against rows, log-log, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    tasks = ["rfm", "cohort", "funnel"]
+    titles = {"rfm": "RFM summary", "cohort": "monthly cohort table", "funnel": "3-step 7-day funnel"}
+    palette = dict(zip(PLOT, sns.color_palette("colorblind", len(PLOT))))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(13, 4.2), sharey=True)
+    sizes = sorted(results)
+    for ax, task in zip(axes, tasks):
+        for impl in PLOT:
+            pts = [(n, results[n][task][impl]["warm"]) for n in sizes
+                   if impl in results[n][task] and results[n][task][impl]["warm"] == results[n][task][impl]["warm"]]
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, marker="o", label=impl, color=palette[impl])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(titles[task])
+        ax.set_xlabel("rows")
+    axes[0].set_ylabel("seconds (best run)")
+    axes[0].legend(loc="upper left", fontsize=9)
+    fig.suptitle("Time against input size (log-log; a slope of 1 is linear growth)", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b and b == b and a == a else float("nan")
+
+
+def report(results: dict, quick: bool, plot_name: str = "scaling.png") -> str:
+    sizes = sorted(results)
+    text = ["## Scale: RFM summary, cohort table and funnel against their peers (`bench_scale.py`)\n",
+            "Each implementation reads the same Parquet file inside the timed call. *best* is the best "
+            "warm call (a call after the first in its process), *first call* the best first call of a "
+            "fresh process; cohortkit and DuckDB SQL ran in interleaved processes (cohortkit, SQL, "
+            "cohortkit, ...), pandas and lifetimes once per size. Peak RSS is each process's own "
+            "high-water mark (the largest of its processes). `÷ SQL` is this implementation's time "
+            "(or memory) divided by the hand-written DuckDB SQL's. The SQL peers return the same "
+            "result as cohortkit, checked (for the RFM summary the identical pandas frame: exact "
+            "decimal money sums, float days); the *float sums* SQL skips the exact sums and is shown "
+            "for reference only.\n",
+            f"![seconds against rows, log-log]({plot_name})\n"]
+    for task, title in (("rfm", "RFM summary (`rfm_summary`)"), ("cohort", "Monthly cohort table (`cohort_table`)"),
+                        ("funnel", "3-step 7-day ordered funnel (`funnel`)")):
+        rows = []
+        for n in sizes:
+            res = results[n][task]
+            sql = res.get("DuckDB SQL", {})
+            for impl, r in res.items():
+                rows.append({
+                    "rows": f"{n:,}", "implementation": impl, "best s": r["warm"], "first call s": r["cold"],
+                    "peak RSS MB": r["peak_mb"],
+                    "÷ SQL (best)": _ratio(r["warm"], sql.get("warm")),
+                    "÷ SQL (first call)": _ratio(r["cold"], sql.get("cold")),
+                    "RSS ÷ SQL": _ratio(r["peak_mb"], sql.get("peak_mb")),
+                    "result": r.get("error") or r.get("check", ""),
+                })
+        text += [f"### {title}\n",
+                 markdown_table(rows, ["rows", "implementation", "best s", "first call s", "peak RSS MB",
+                                       "÷ SQL (best)", "÷ SQL (first call)", "RSS ÷ SQL", "result"]), ""]
+    text += ["### Targets\n", targets_table(results), ""]
+    if not quick:
+        text.append(f"`import cohortkit`: {_import_time():.2f} s (best of 3 fresh processes; target < 1.5 s).\n")
     return "\n".join(text)
+
+
+def target_rows(results: dict) -> list[dict]:
+    sizes = sorted(results)
+    rows = []
+    for task, name in (("rfm", "rfm_summary"), ("cohort", "cohort_table"), ("funnel", "funnel")):
+        for kind in ("best", "first call"):
+            key = "warm" if kind == "best" else "cold"
+            vals = {n: _ratio(results[n][task]["cohortkit"][key], results[n][task]["DuckDB SQL"][key]) for n in sizes}
+            rows.append({"target": f"{name} ÷ SQL ({kind}) ≤ {TARGET_SQL}", **{f"{n:,}": v for n, v in vals.items()},
+                         "met": _met(vals.values(), lambda v: v <= TARGET_SQL)})
+        vals = {n: _ratio(results[n][task]["cohortkit"]["peak_mb"], results[n][task]["DuckDB SQL"]["peak_mb"])
+                for n in sizes}
+        rows.append({"target": f"{name} peak RSS ÷ SQL ≤ {TARGET_MEMORY}", **{f"{n:,}": v for n, v in vals.items()},
+                     "met": _met(vals.values(), lambda v: v <= TARGET_MEMORY)})
+    for kind, key in (("best", "warm"), ("first call", "cold")):
+        vals = {n: _ratio(results[n]["rfm"]["lifetimes"]["warm"], results[n]["rfm"]["cohortkit"][key]) for n in sizes}
+        at = 5_000_000 if 5_000_000 in vals else max(vals)
+        rows.append({"target": f"lifetimes ÷ rfm_summary ({kind}) ≥ {TARGET_LIFETIMES} at {at:,}",
+                     **{f"{n:,}": v for n, v in vals.items()},
+                     "met": _met([vals[at]], lambda v: v >= TARGET_LIFETIMES)})
+    return rows
+
+
+def _met(values, ok) -> str:
+    values = list(values)
+    if any(v != v for v in values):
+        return "no measurement"
+    return "yes" if all(ok(v) for v in values) else "no"
+
+
+def targets_table(results: dict) -> str:
+    sizes = sorted(results)
+    return markdown_table(target_rows(results), ["target", *[f"{n:,}" for n in sizes], "met"])
+
+
+def run(quick: bool = False) -> str:
+    load_before = os.getloadavg()
+    results = measure(quick)
+    load_after = os.getloadavg()
+    (WORK / f"scale_results{'_quick' if quick else ''}.json").write_text(json.dumps(results, indent=1))
+    name = "_work/scaling_quick.png" if quick else "scaling.png"
+    plot(results, HERE / name)
+    text = report(results, quick, name)
+    return text + (f"\nMachine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.1f} before and "
+                   f"{load_after[0]:.1f} after this benchmark.\n")
 
 
 if __name__ == "__main__":

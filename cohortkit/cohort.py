@@ -41,7 +41,7 @@ import pandas as pd
 
 from ._args import check_ci, parse_duration, renamed
 from ._engine import decimal_sum, execute
-from .io import Column, check_same_ids, date_text, observation_end, prepare
+from .io import Column, check_same_ids, date_text, observation_end, prepare, prepare_with_range
 from ._errors import DataError
 from .metrics import rate_interval
 
@@ -116,31 +116,14 @@ def _by_columns(by: Any, customers: Any, customer_col: str) -> tuple[list[Column
     return [], [Column("customer_col", customer_col, "customer_id", "id", "the customer id"), spec]
 
 
-def _scan(t: ibis.Table, amount: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last date in one query; refuse missing ids, dates and amounts."""
-    # count(*) - count(column): answered from Parquet statistics without a scan
-    n = t.count()
-    aggs = {
-        "first": t.date.min(),
-        "last": t.date.max(),
-        "null_customer": n - t.customer_id.count(),
-        "null_date": n - t.date.count(),
-    }
-    if amount:
-        aggs["null_amount"] = n - t.amount.count()
-    row = execute(t.aggregate(**aggs)).iloc[0]
-    for key, argument in (
-        ("null_customer", "customer_col"),
-        ("null_date", "date_col"),
-        ("null_amount", "amount_col"),
-    ):
-        if key in row.index and int(row[key] or 0) > 0:
-            raise DataError(
-                f"{argument} has {int(row[key])} missing values; every transaction needs a "
-                "customer id, a date and (when amount_col is given) an amount. Drop or fill those "
-                "rows first (e.g. transactions.dropna(subset=[...]))."
-            )
-    return pd.Timestamp(row["first"]), pd.Timestamp(row["last"])
+def _refuse_missing_dates(missing: int) -> None:
+    """Refuse transactions without a date (counted by :func:`~cohortkit.io.prepare_with_range`)."""
+    if missing > 0:
+        raise DataError(
+            f"date_col has {missing} missing values; every transaction needs a "
+            "customer id, a date and (when amount_col is given) an amount. Drop or fill those "
+            "rows first (e.g. transactions.dropna(subset=[...]))."
+        )
 
 
 def _observation_end(value: Any, first: pd.Timestamp, last: pd.Timestamp) -> pd.Timestamp:
@@ -283,7 +266,8 @@ def cohort_table(
     retention = _check_retention(retention)
     log_by, customer_by = _by_columns(by, customers, customer_col)
     has_amount = amount_col is not None
-    t = prepare(
+    # first and last purchase (and missing dates) come from the checking queries (no query of their own)
+    t, first, last, missing = prepare_with_range(
         transactions,
         [
             Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
@@ -296,7 +280,7 @@ def cohort_table(
     groups = _customer_groups(customers, customer_by)
     if groups is not None:
         check_same_ids(("transactions", t), ("customers", groups))
-    first, last = _scan(t, has_amount)
+    _refuse_missing_dates(missing)
     obs = _observation_end(observation_end, first, last)
     last_complete = period_index_of(obs + pd.Timedelta(days=1), period) - 1
     first_index = period_index_of(first, period)
@@ -477,7 +461,7 @@ def _second_purchases(
 ) -> tuple[ibis.Table, pd.Timestamp]:
     """Per-customer Ibis table: customer_id, [by], first_day, second_day, days, observed."""
     log_by, customer_by = _by_columns(by, customers, customer_col)
-    t = prepare(
+    t, first, last, missing = prepare_with_range(
         transactions,
         [
             Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
@@ -489,7 +473,7 @@ def _second_purchases(
     groups = _customer_groups(customers, customer_by)
     if groups is not None:
         check_same_ids(("transactions", t), ("customers", groups))
-    first, last = _scan(t, amount=False)
+    _refuse_missing_dates(missing)
     obs = _observation_end(observation_end, first, last)
     obs_day = ibis.literal(obs.date(), type="date")
     t = t.mutate(day=t.date.date())

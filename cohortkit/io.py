@@ -887,7 +887,8 @@ def prepare(
     the fix: a missing column, a date column that does not parse, an amount column that is not
     numeric, ids of mixed types, or an empty table. All value checks run in one aggregate query (two
     on a Parquet path: one that file statistics answer, one that scans the values it must; a third
-    counts blank ids only when the id column's minimum shows that one can exist).
+    counts blank ids only when the id column's minimum shows that one can exist, or NaN and infinite
+    amounts only when a flag shows that one exists).
 
     Parameters
     ----------
@@ -918,6 +919,34 @@ def prepare(
     0            7 2024-01-02     5.0
     1            8 2024-02-03     7.5
     """
+    return _prepare(data, columns, what=what, check_empty=check_empty)[0]
+
+
+def prepare_with_range(
+    data: Any, columns: Iterable[Column], *, what: str = "data", column: str = "date"
+) -> tuple[ir.Table, pd.Timestamp, pd.Timestamp, int]:
+    """:func:`prepare`, plus the first and last value of the timestamp column ``column`` (its ``as_``)
+    and how many of its values are missing (0 unless its :class:`Column` allows missing values).
+
+    These come from the validation queries themselves (from Parquet statistics when the column
+    needs no conversion) instead of a query of their own; the table must not be empty.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"cust": [7, 8], "when": ["2024-01-02", "2024/2/3"]})
+    >>> t, first, last, missing = prepare_with_range(
+    ...     df, [Column("customer_col", "cust", "customer_id", "id"),
+    ...          Column("date_col", "when", "date", "timestamp")])
+    >>> first, last, missing
+    (Timestamp('2024-01-02 00:00:00'), Timestamp('2024-02-03 00:00:00'), 0)
+    """
+    table, row = _prepare(data, columns, what=what, check_empty=True, range_of=column)
+    return table, pd.Timestamp(row["__first"]), pd.Timestamp(row["__last"]), int(row["__missing"] or 0)
+
+
+def _prepare(
+    data: Any, columns: Iterable[Column], *, what: str, check_empty: bool, range_of: str | None = None
+) -> tuple[ir.Table, pd.Series | None]:
     cols = [c for c in columns if c.name is not None]
     _check_names(cols)
     if isinstance(data, pd.DataFrame):
@@ -929,6 +958,14 @@ def prepare(
             raise DataError(missing_column_message(col, names, what))
     checks = _Checks()
     selected = {col.as_: _resolve(table, i, col, what, checks) for i, col in enumerate(cols)}
+    if range_of is not None:
+        value = selected[range_of]
+        # a column read as it is: its minimum and maximum come from file statistics, like the counts
+        raw = next(c.name for c in cols if c.as_ == range_of)
+        bucket = checks.stats if value.equals(table[raw]) else checks.scans
+        bucket["__first"], bucket["__last"] = value.min(), value.max()
+        bucket["__missing"] = table.count() - value.count()
+    row = None
     if check_empty or checks.stats or checks.scans:
         row = checks.run(table, two_queries=_is_parquet_path(data))
         if check_empty and int(row["__n"]) == 0:
@@ -938,7 +975,7 @@ def prepare(
             )
         for i, col in enumerate(cols):
             _raise_problems(row, i, col, what)
-    return table.select(**selected)
+    return table.select(**selected), row
 
 
 def _check_names(cols: list[Column]) -> None:
@@ -956,19 +993,37 @@ class _Checks:
     ``stats`` are answered from Parquet statistics (counts, null counts, minimums); ``scans`` need
     every value. On a Parquet path they run as two queries, so that a clean log's id column is never
     read just to be validated (0.45 s -> 0.1 s on 10M rows). ``blanks`` are counted only when an id
-    column's minimum shows that a blank id can exist.
+    column's minimum shows that a blank id can exist. NaN and infinite values of a float column are
+    counted only when a flag of that column (one cheap pass, ``BOOL_OR(isnan OR isinf)``) shows
+    that one exists: 30 ms instead of 60 ms on 5M rows.
     """
 
     def __init__(self) -> None:
         self.stats: dict[str, ir.Scalar] = {}
         self.scans: dict[str, ir.Scalar] = {}
         self.blanks: dict[int, ir.Scalar] = {}
+        self.nonfinite: dict[int, dict[str, ir.Scalar]] = {}
+
+    def float_count(self, i: int, key: str, expr: ir.FloatingValue, count: ir.Scalar) -> None:
+        """Count ``key`` (``nan{i}``, ``inf{i}``) of float column ``i`` only when it has a NaN or inf."""
+        if i not in self.nonfinite:
+            self.scans[f"nonfinite{i}"] = (expr.isnan() | expr.isinf()).any()
+            self.nonfinite[i] = {}
+        self.nonfinite[i][key] = count
 
     def run(self, table: ir.Table, *, two_queries: bool) -> pd.Series:
         queries = [dict(__n=table.count(), **self.stats, **self.scans)]
         if self.scans and two_queries:
             queries = [dict(__n=table.count(), **self.stats), self.scans]
         row = pd.concat([execute(table.aggregate(**q), backend_of=table).iloc[0] for q in queries])
+        counts = {
+            key: count
+            for i, keys in self.nonfinite.items()
+            if _truthy(row[f"nonfinite{i}"])
+            for key, count in keys.items()
+        }
+        if counts:
+            row = pd.concat([row, execute(table.aggregate(**counts), backend_of=table).iloc[0]])
         for i, blank in self.blanks.items():
             lowest = row[f"lowest{i}"]
             # blank ids ('' or ASCII spaces) sort first in binary order
@@ -996,7 +1051,7 @@ def _resolve(table: ir.Table, i: int, col: Column, what: str, checks: _Checks) -
         if dtype.is_decimal():
             expr = expr.cast("float64")
         if dtype.is_floating():
-            checks.scans[f"inf{i}"] = expr.isinf().fill_null(False).cast("int64").sum()
+            checks.float_count(i, f"inf{i}", expr, expr.isinf().fill_null(False).cast("int64").sum())
         return expr
     if col.kind == "id":
         if not (dtype.is_string() or dtype.is_integer()):
@@ -1012,12 +1067,20 @@ def _missing_checks(table: ir.Table, i: int, col: Column, expr: ir.Value, checks
     # count(*) - count(column): answered from Parquet statistics without a scan
     checks.stats[f"null{i}"] = table.count() - expr.count()
     if dtype.is_floating():  # NaN stored in a file (pandas NaN arrives as null)
-        checks.scans[f"nan{i}"] = expr.isnan().fill_null(False).cast("int64").sum()
+        checks.float_count(i, f"nan{i}", expr, expr.isnan().fill_null(False).cast("int64").sum())
     if dtype.is_string() and col.kind in ("string", "id"):
         # the column's minimum tells whether a blank id can exist; only then are they counted (with a
         # regex, ~10x faster than strip() == "" on DuckDB), saving a regex over every clean row
         checks.stats[f"lowest{i}"] = expr.min()
         checks.blanks[i] = expr.re_search(r"^\s*$").fill_null(False).cast("int64").sum()
+
+
+def _truthy(value: Any) -> bool:
+    """A flag from a query: True, 1 or a non-null true value (``None``/NaN/``NA`` for no rows are False)."""
+    try:
+        return bool(value) and not pd.isna(value)
+    except (TypeError, ValueError):
+        return False
 
 
 def _time_string_checks(i: int, expr: ir.StringValue, checks: _Checks) -> ir.Value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 
 import ibis
 import pandas as pd
@@ -234,6 +235,79 @@ def test_parquet_path_validation_reads_statistics_then_scans(tmp_path, monkeypat
     seen.clear()
     prepare(TX, tx_columns(), what="transactions")
     assert len(seen) == 1  # in memory: one query
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ([10.0, float("nan"), float("nan")], "has 2 missing value(s) in 3 rows"),
+        ([10.0, float("inf"), 7.0], "has 1 infinite value(s) in 3 rows"),
+        ([float("-inf"), 5.5, float("nan")], "has 1 missing value(s) in 3 rows"),
+    ],
+)
+def test_parquet_nan_and_inf_amounts_are_counted_when_the_flag_shows_them(tmp_path, monkeypatch, values, message):
+    # pyarrow writes NaN as NaN (pandas writes it as null), and Parquet statistics leave NaN out:
+    # the flag must come from the values, and the counts in the message stay exact
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import cohortkit.io as engine
+
+    path = tmp_path / "tx.parquet"
+    pq.write_table(pa.table({
+        "customer_id": TX["customer_id"].tolist(),
+        "date": pa.array(TX["date"].to_numpy(dtype="datetime64[us]")),
+        "amount": pa.array(values, from_pandas=False),
+    }), path)
+    seen = []
+    real = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda expr, **kw: seen.append(expr) or real(expr, **kw))
+    with pytest.raises(DataError, match=re.escape(message)):
+        prepare(path, tx_columns(), what="transactions")
+    assert len(seen) == 3  # counts/minimums, the NaN/inf flag, then the counts for the message
+    with pytest.raises(DataError, match=re.escape(message)):
+        prepare(pd.read_parquet(path).assign(amount=values), tx_columns(), what="transactions")
+
+
+def test_prepare_with_range_takes_the_range_from_the_checking_queries(tmp_path, monkeypatch):
+    import cohortkit.io as engine
+    from cohortkit.io import prepare_with_range
+
+    path = tmp_path / "tx.parquet"
+    TX.assign(date=TX["date"].astype("datetime64[us]")).to_parquet(path)
+    seen = []
+    real = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda expr, **kw: seen.append(expr) or real(expr, **kw))
+    columns = tx_columns()
+    for data, queries in ((path, 2), (TX, 1), (TX.assign(date=TX["date"].dt.strftime("%Y/%m/%d")), 1)):
+        seen.clear()
+        t, first, last, missing = prepare_with_range(data, columns, what="transactions")
+        assert (first, last, missing) == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01"), 0)
+        assert len(seen) == queries  # no query of its own
+        pd.testing.assert_frame_equal(execute(t), execute(prepare(data, columns, what="transactions")))
+    allow = [columns[0], Column("date_col", "date", "date", "timestamp", missing="allow"), columns[2]]
+    gappy = TX.assign(date=[pd.Timestamp("2024-01-03"), pd.NaT, pd.Timestamp("2024-01-02")])
+    assert prepare_with_range(gappy, allow, what="transactions")[1:] == (
+        pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03"), 1)
+
+
+def test_rfm_summary_on_a_parquet_path_runs_three_queries(tmp_path, monkeypatch):
+    # counts and the date range (file statistics), the NaN/inf flag, the summary: no separate
+    # date-range query, and the NaN/inf counts only when the flag shows one
+    import cohortkit as ck
+    import cohortkit._engine as engine
+
+    path = tmp_path / "tx.parquet"
+    TX.to_parquet(path)
+    seen = []
+    real = engine.execute
+    monkeypatch.setattr(engine, "execute", lambda expr, **kw: seen.append(expr) or real(expr, **kw))
+    import cohortkit.io as io
+
+    monkeypatch.setattr(io, "execute", engine.execute)
+    out = ck.rfm_summary(path, amount_col="amount")
+    assert len(seen) == 3
+    pd.testing.assert_frame_equal(out, ck.rfm_summary(TX, amount_col="amount"), check_exact=True)
 
 
 # --- the timestamp policy, encodings and ids (issue: the same answer from every input) -------------

@@ -8,6 +8,7 @@ from .._args import unit_days
 from .._engine import arg_min, decimal_sum, exact_sum
 from .._errors import DataError
 from ..io import observation_end
+from ..io import observation_end as _observation_end
 
 __all__ = ["rfm_summary", "calibration_holdout"]
 
@@ -25,6 +26,15 @@ def prepared_transactions(transactions, customer_col, date_col, amount_col):
     from ..io import prepare, transaction_columns
 
     return prepare(transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions")
+
+
+def _prepared_with_range(transactions, customer_col, date_col, amount_col):
+    """:func:`prepared_transactions` and the first and last purchase time, from the checking queries."""
+    from ..io import prepare_with_range, transaction_columns
+
+    return prepare_with_range(
+        transactions, transaction_columns(customer_col, date_col, amount_col), what="transactions"
+    )
 
 
 def _date_range(t) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -166,8 +176,8 @@ def rfm_summary(
 
     days_per_unit = unit_days(time_unit, "time_unit")
     unit_days(merge, "merge")
-    t = prepared_transactions(transactions, customer_col, date_col, amount_col)
-    end = end_timestamp(t, observation_end, "observation_end")
+    t, first, last, _ = _prepared_with_range(transactions, customer_col, date_col, amount_col)
+    end = _observation_end(observation_end, first, last, argument="observation_end")
     periods = _periods(t, merge, amount_col is not None, until=end.normalize())
     end = _floor(end, merge)
     expr = _summary_expr(periods, timestamp_literal(end), days_per_unit, amount_col is not None)
