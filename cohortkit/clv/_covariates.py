@@ -34,7 +34,7 @@ from ._base import Objective, PurchaseModel, SpendModel, penalty
 from ._rows import compress, dot
 
 __all__ = ["Design", "CovariateBetaGeo", "CovariateGammaGamma", "CovariatePurchase", "NumericObjective",
-           "covariate_frame", "group_codes", "hessian_se", "covariate_purchase_model"]
+           "covariate_frame", "group_codes", "hessian_se", "value_hessian", "covariate_purchase_model"]
 
 
 class Design:
@@ -455,7 +455,7 @@ def hessian_se(objective, log_x, total, h=1e-5):
     k = len(log_x)
     H = np.empty((k, k))
     if isinstance(objective, NumericObjective):
-        H = _value_hessian(lambda t: objective(t, gradient=False)[0], log_x, 1e-4)
+        H = value_hessian(lambda t: objective(t, gradient=False)[0], log_x, 1e-4)
     else:
         for i in range(k):
             e = np.zeros(k)
@@ -578,7 +578,7 @@ class NumericObjective(Objective):
         raise NotImplementedError
 
 
-def _value_hessian(f, x, h):
+def value_hessian(f, x, h):
     """Hessian of a scalar ``f`` at ``x`` by central second differences of its values."""
     k = len(x)
     H = np.empty((k, k))

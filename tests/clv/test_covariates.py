@@ -219,26 +219,64 @@ def _true_value(shop, campaigns, days):
                      * truth.loc[c, "mean_spend"] for c in campaigns])
 
 
-#: campaigns whose 90 % interval covered the true 104-week value when this test was written (of 6)
-COVERED = {"2023-03-31": 3, "2023-02-28": 3}
+#: campaigns (of 6) whose 90 % posterior interval covers the true two-year value, measured with seed 0:
+#: 3 at the end of March and 6 at the end of February (seeds 1-4: 3, 3, 3, 3 and 5, 6, 5, 6; the bootstrap of
+#: the penalised fit: 3 and 4 with 200 refits). At the March cut the three misses are the low-value
+#: campaigns (clickbait, coupon, social): 13 weeks of data favour too little dropout for them, and the
+#: model's shared r (their true r is 0.3-0.45, the others' 0.8-1.0) adds to it; the lower bounds are
+#: 8-15 % above the truth.
+COVERED = {"2023-03-31": 3, "2023-02-28": 5}
 #: a light penalty: after two months brand search and LINE retargeting (b = 4 vs 5) are one swap apart,
 #: and the ranking holds (Spearman 0.94) with 0.0003; with 0.001 the two swap at the February cut (0.89)
 EARLY_PENALIZER = 0.0003
 
 
+@pytest.fixture(scope="module")
+def early_models(shop):
+    out = {}
+    for cut in ("2023-03-31", "2023-02-28"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[cut] = CLVModel(penalizer=EARLY_PENALIZER).fit(_shop_rfm(shop, cut),
+                                                               covariates=shop.customers[["customer_id", "campaign"]])
+    return out
+
+
 @pytest.mark.parametrize("cut", ["2023-03-31", "2023-02-28"])
-def test_the_value_of_a_new_customer_ranks_the_campaigns_like_the_truth(shop, cut):
-    rfm = _shop_rfm(shop, cut)
-    model = CLVModel(penalizer=EARLY_PENALIZER).fit(rfm, covariates=shop.customers[["customer_id", "campaign"]])
-    new = model.new_customer_value(horizon=104, time_unit="W", ci=0.9, n_boot=40, seed=0)
-    assert len(new) == 6
-    truth = _true_value(shop, new["campaign"], 728.0)
+def test_the_value_of_a_new_customer_ranks_the_campaigns_like_the_truth(shop, early_models, cut):
+    """The estimate and the truth measure the same thing: revenue (margin 1) of a new customer over the
+    730 days after the first purchase, that purchase included, undiscounted (simulate._truth_campaigns:
+    (1 + expected_repeats_730d) * mean_spend)."""
+    model = early_models[cut]
+    new = model.new_customer_value(horizon=730, time_unit="D", ci=0.9, seed=0)
+    assert len(new) == 6 and new.attrs["method"] == "posterior"
+    truth = shop.truth.campaigns.set_index("campaign").loc[new["campaign"], "expected_value_730d"].to_numpy()
+    assert np.allclose(truth, _true_value(shop, new["campaign"], 730.0))
+    assert np.allclose(new["clv"], (1 + new["expected_purchases"]) * new["expected_spend"])  # the same formula
     assert spearmanr(new["clv"], truth)[0] >= 0.9
     covered = int(((new["clv_lower"] <= truth) & (truth <= new["clv_upper"])).sum())
     assert covered >= COVERED[cut], (cut, covered)
+    assert (new["clv_lower"] < new["clv"]).all() and (new["clv"] < new["clv_upper"]).all()
     # the best and the worst campaign of the truth are the model's too
     assert new.loc[new["clv"].idxmax(), "campaign"] == "generic_search"
     assert new.loc[new["clv"].idxmin(), "campaign"] == "coupon_affiliate"
+
+
+def test_posterior_intervals_are_wider_than_the_bootstrap_where_the_data_say_little(early_models):
+    """Two months in, dropout is hardly observed: the penalised fit's bootstrap stays near the penaliser's
+    pull, the posterior spreads as far as the penaliser allows (measured: 1.67 times as wide in total,
+    wider on 5 campaigns of 6)."""
+    model = early_models["2023-02-28"]
+    post = model.new_customer_value(horizon=730, time_unit="D", ci=0.9, seed=0)
+    boot = model.new_customer_value(horizon=730, time_unit="D", ci=0.9, method="bootstrap", n_boot=40, seed=0)
+    assert np.allclose(post["clv"], boot["clv"])  # same point estimate
+    post_width, boot_width = post["clv_upper"] - post["clv_lower"], boot["clv_upper"] - boot["clv_lower"]
+    assert (post_width > boot_width).sum() >= 5
+    assert post_width.sum() > 1.3 * boot_width.sum()
+    again = model.new_customer_value(horizon=730, time_unit="D", ci=0.9, seed=0)
+    pd.testing.assert_frame_equal(post, again)  # seeded
+    with pytest.raises(DataError, match="method='laplace' is not an interval method"):
+        model.new_customer_value(horizon=730, time_unit="D", ci=0.9, method="laplace")
 
 
 def test_clv_interval_by_campaign_works_on_a_covariate_model(shop):
