@@ -206,13 +206,18 @@ class BetaGeoRowLoglik:
         return self._terms(r, alpha, a, b, log_aT, log_atx)
 
     def _terms(self, r, alpha, a, b, log_aT, log_atx):
-        x, ux, xi = self.x, self.ux, self.xi
-        a1 = gammaln(r + ux)[xi] - gammaln(r) + r * np.log(alpha)
-        a2 = gammaln(a + b) + gammaln(b + ux)[xi] - gammaln(b) - gammaln(a + b + ux)[xi]
-        a3 = -(r + x) * log_aT
+        # every elementwise step of ``loglik`` that involves the frequency only is taken on its
+        # distinct values and gathered: the same operations on the same numbers, so the same bits
+        ux, xi = self.ux, self.xi
+        a1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + ux) - gammaln(b) - gammaln(a + b + ux)
+        a12 = (a1 + a2)[xi]
+        rx = (r + ux)[xi]
+        a3 = -rx * log_aT
         with np.errstate(divide="ignore"):
-            a4 = np.where(self.pos, np.log(a) - np.log(b + np.maximum(ux, 1) - 1)[xi] - (r + x) * log_atx, -np.inf)
-        return a1 + a2 + np.logaddexp(a3, a4)
+            c4 = (np.log(a) - np.log(b + np.maximum(ux, 1) - 1))[xi]
+            a4 = np.where(self.pos, c4 - rx * log_atx, -np.inf)
+        return a12 + np.logaddexp(a3, a4)
 
 
 class BetaGeoObjective(Objective):
@@ -221,11 +226,18 @@ class BetaGeoObjective(Objective):
     The log-likelihood is ``A_1 + A_2 + log(exp(A_3) + exp(A_4))`` (FHL 2005, eq. 6) with
     ``A_1 + A_2`` a function of the frequency only. A customer without repeat purchases has
     ``A_4 = -inf``, so contributes ``A_3 = -r log(alpha + T)``: those rows are aggregated by ``T``.
-    Subclasses (MBG/NBD) change :attr:`shift`, :meth:`_row_by_row` and the two ``_tail`` methods.
+    Subclasses (MBG/NBD) change :attr:`shift`, :attr:`dropout_shift` and :meth:`_row_by_row`.
+
+    The rows computed one by one contribute ``A_3 + log(1 + exp(A_4 - A_3))``: the weighted sum of
+    ``A_3 = -(r + x) log(alpha + T)`` is taken per distinct T, and ``A_4 - A_3 = log a - log(b + x - 1)
+    + (r + x) (log(alpha + T) - log(alpha + t_x))`` needs the difference of logarithms on the distinct
+    (t_x, T) pairs only, so each row costs a few multiply-adds, one ``expit`` and one ``logaddexp``.
     """
 
     #: added to ``b + x`` and ``a + b + x`` in ``A_2`` (MBG/NBD: 1)
     shift = 0.0
+    #: added to ``b + x`` in ``A_4`` (BG/NBD: ``log a - log(b + x - 1)``; MBG/NBD: 0)
+    dropout_shift = -1.0
 
     def __init__(self, x, tx, T, w, penalizer):
         x, tx, T, w = (np.asarray(v, float).reshape(-1) for v in (x, tx, T, w))
@@ -239,6 +251,13 @@ class BetaGeoObjective(Objective):
         self.uT, self.Ti = distinct(T[rows])
         self.utx, self.txi = distinct(tx[rows])
         self.xi = np.searchsorted(self.ux, self.x)
+        # the row-by-row terms in aggregated form: weights per distinct T (and times x), and the
+        # distinct (tx, T) pairs, on which the differences log(alpha + T) - log(alpha + tx) and
+        # 1 / (alpha + T) - 1 / (alpha + tx) are taken once
+        self.WT = np.bincount(self.Ti, weights=self.w, minlength=len(self.uT))
+        self.WxT = np.bincount(self.Ti, weights=self.w * self.x, minlength=len(self.uT))
+        pairs, _, self.pi = compress(self.txi, self.Ti)
+        self.p_tx, self.p_T = pairs[:, 0].astype(np.intp), pairs[:, 1].astype(np.intp)
 
     def _row_by_row(self, x):
         """Rows whose last term is computed row by row; the others contribute ``-r log(alpha + T)``."""
@@ -257,13 +276,11 @@ class BetaGeoObjective(Objective):
             g_rx, g_bx, g_abx = gammaln(r + ux), gammaln(b + ux + shift), gammaln(a + b + ux + shift)
             a12 = (g_rx - gammaln(r) + r * np.log(alpha) + gammaln(a + b) + g_bx - gammaln(b) - g_abx)
             total = dot(Wx, a12)
-            lT = np.log(alpha + self.uT)[self.Ti]
-            ltx = np.log(alpha + self.utx)[self.txi]
-            rx = r + self.x
+            luT, lutx = np.log(alpha + self.uT), np.log(alpha + self.utx)
             if not gradient:
                 if len(self.uT0):
                     total -= r * dot(self.WT0, np.log(alpha + self.uT0))
-                total += self._tail_value(a, b, rx, lT, ltx)
+                total += self._tail_value(a, b, r, luT, lutx)
                 return -total / self.total + penalty(log_params, self.penalizer)[0], None
             d_rx, d_bx, d_abx = digamma(r + ux), digamma(b + ux + shift), digamma(a + b + ux + shift)
             d_ab = digamma(a + b)
@@ -279,9 +296,7 @@ class BetaGeoObjective(Objective):
                 grad[0] -= dot(self.WT0, np.log(alpha + self.uT0))
                 grad[1] -= r * dot(self.WT0, 1.0 / (alpha + self.uT0))
             # the rest, row by row
-            iT = (1.0 / (alpha + self.uT))[self.Ti]
-            itx = (1.0 / (alpha + self.utx))[self.txi]
-            tail, tail_grad = self._tail_value_and_gradient(a, b, rx, lT, ltx, iT, itx)
+            tail, tail_grad = self._tail_value_and_gradient(a, b, r, alpha, luT, lutx)
             total += tail
             grad += tail_grad
             pen, pen_grad = penalty(log_params, self.penalizer)
@@ -289,25 +304,51 @@ class BetaGeoObjective(Objective):
             gradient = -grad * params / self.total + pen_grad
         return value, gradient
 
-    def _tail_value(self, a, b, rx, lT, ltx):
-        """Weighted sum of log(exp(A_3) + exp(A_4)); A_4 = log a - log(b + x - 1) - (r + x) log(alpha + t_x)."""
-        c4 = (np.log(a) - np.log(b + self.ux - 1.0))[self.xi]
-        return dot(self.w, np.logaddexp(-rx * lT, c4 - rx * ltx))
+    def _pair_differences(self, alpha, luT, lutx):
+        """Per row: log(alpha + T) - log(alpha + tx) and 1 / (alpha + T) - 1 / (alpha + tx), taken on
+        the distinct (tx, T) pairs and gathered."""
+        d_log = (luT[self.p_T] - lutx[self.p_tx])[self.pi]
+        d_inv = (1.0 / (alpha + self.uT[self.p_T]) - 1.0 / (alpha + self.utx[self.p_tx]))[self.pi]
+        return d_log, d_inv
 
-    def _tail_value_and_gradient(self, a, b, rx, lT, ltx, iT, itx):
+    def _a3(self, r, luT, alpha=None):
+        """The weighted sum of A_3 = -(r + x) log(alpha + T) over the row-by-row rows, by distinct T
+        (and its derivatives in r and alpha when ``alpha`` is given)."""
+        value = -(r * dot(self.WT, luT) + dot(self.WxT, luT))
+        if alpha is None:
+            return value
+        inv = 1.0 / (alpha + self.uT)
+        return value, -dot(self.WT, luT), -(r * dot(self.WT, inv) + dot(self.WxT, inv))
+
+    def _log_odds_offset(self, a, b):
+        """``log a - log(b + x + dropout_shift)`` per distinct frequency (0 where it is not used)."""
+        bx = b + self.ux + self.dropout_shift
+        return np.log(a) - np.log(np.where(bx > 0, bx, 1.0)), np.divide(1.0, bx, out=np.zeros(len(bx)), where=bx > 0)
+
+    def _tail_value(self, a, b, r, luT, lutx):
+        """Weighted sum of log(exp(A_3) + exp(A_4)) = A_3 + log(1 + exp(A_4 - A_3)), with
+        A_4 - A_3 = log a - log(b + x - 1) + (r + x) (log(alpha + T) - log(alpha + t_x))."""
+        d_log = (luT[self.p_T] - lutx[self.p_tx])[self.pi]
+        c4, _ = self._log_odds_offset(a, b)
+        return self._a3(r, luT) + dot(self.w, np.logaddexp(c4[self.xi] + (r + self.ux)[self.xi] * d_log, 0.0))
+
+    def _tail_value_and_gradient(self, a, b, r, alpha, luT, lutx):
         """:meth:`_tail_value` and its gradient in (r, alpha, a, b)."""
         from scipy.special import expit
 
         w = self.w
-        c4 = (np.log(a) - np.log(b + self.ux - 1.0))[self.xi]
-        a3 = -rx * lT
-        a4 = c4 - rx * ltx
-        wp4 = w * expit(a4 - a3)  # w * exp(A_4) / (exp(A_3) + exp(A_4))
-        value = dot(w, np.logaddexp(a3, a4))
+        d_log, d_inv = self._pair_differences(alpha, luT, lutx)
+        rx = (r + self.ux)[self.xi]
+        c4, inv_bx = self._log_odds_offset(a, b)
+        d = c4[self.xi] + rx * d_log  # A_4 - A_3
+        wp4 = w * expit(d)  # w * exp(A_4) / (exp(A_3) + exp(A_4))
+        a3, a3_r, a3_alpha = self._a3(r, luT, alpha)
+        value = a3 + dot(w, np.logaddexp(d, 0.0))
+        wp4_x = np.bincount(self.xi, weights=wp4, minlength=len(self.ux))
         grad = np.array([
-            dot(wp4, lT - ltx) - dot(w, lT),
-            dot(wp4 * rx, iT - itx) - dot(w * rx, iT),
-            wp4.sum() / a,
-            -dot(wp4, 1.0 / (b + self.x - 1.0)),
+            a3_r + dot(wp4, d_log),
+            a3_alpha + dot(wp4 * rx, d_inv),
+            wp4_x.sum() / a,
+            -dot(wp4_x, inv_bx),
         ])
         return value, grad

@@ -14,7 +14,6 @@ from scipy.special import betaln, expit, gammaln, hyp2f1
 
 from ._bgnbd import BetaGeo, BetaGeoObjective, BetaGeoRowLoglik, by_distinct, nbd_log_pmf, signed_log_hyp2f1
 from ._expectation import closed_form_condition
-from ._rows import dot
 
 __all__ = ["ModifiedBetaGeo"]
 
@@ -87,39 +86,23 @@ class ModifiedBetaGeoRowLoglik(BetaGeoRowLoglik):
     """``ModifiedBetaGeo().loglik`` for fixed rows, bit for bit (see :class:`BetaGeoRowLoglik`)."""
 
     def _terms(self, r, alpha, a, b, log_aT, log_atx):
-        x, ux, xi = self.x, self.ux, self.xi
-        a1 = gammaln(r + ux)[xi] - gammaln(r) + r * np.log(alpha)
-        a2 = gammaln(a + b) + gammaln(b + ux + 1)[xi] - gammaln(b) - gammaln(a + b + ux + 1)[xi]
-        a3 = -(r + x) * log_aT
-        a4 = np.log(a) - np.log(b + ux)[xi] + (r + x) * (log_aT - log_atx)
-        return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+        # the steps in the frequency only on its distinct values, then gathered: the same bits
+        ux, xi = self.ux, self.xi
+        a1 = gammaln(r + ux) - gammaln(r) + r * np.log(alpha)
+        a2 = gammaln(a + b) + gammaln(b + ux + 1) - gammaln(b) - gammaln(a + b + ux + 1)
+        a12 = (a1 + a2)[xi]
+        rx = (r + ux)[xi]
+        a3 = -rx * log_aT
+        a4 = (np.log(a) - np.log(b + ux))[xi] + rx * (log_aT - log_atx)
+        return a12 + a3 + np.logaddexp(a4, 0.0)
 
 
 class ModifiedBetaGeoObjective(BetaGeoObjective):
-    """lifetimes' MBG/NBD objective: ``A_1 + A_2 + A_3 + log(1 + exp(A_4))`` for every row."""
+    """lifetimes' MBG/NBD objective: ``A_1 + A_2 + A_3 + log(1 + exp(A_4))`` for every row (the
+    BG/NBD code with :attr:`shift` and :attr:`dropout_shift`)."""
 
     shift = 1.0  # b + x + 1 and a + b + x + 1
+    dropout_shift = 0.0  # A_4 = log a - log(b + x) + (r + x) (log(alpha + T) - log(alpha + t_x))
 
     def _row_by_row(self, x):
         return np.ones(len(x), bool)
-
-    def _tail_value(self, a, b, rx, lT, ltx):
-        """Weighted sum of A_3 + log(1 + exp(A_4)); A_4 = log a - log(b + x) + (r + x) (log(alpha + T) - log(alpha + t_x))."""
-        c4 = (np.log(a) - np.log(b + self.ux))[self.xi]
-        return dot(self.w, np.logaddexp(c4 + rx * (lT - ltx), 0.0) - rx * lT)
-
-    def _tail_value_and_gradient(self, a, b, rx, lT, ltx, iT, itx):
-        from scipy.special import expit
-
-        w = self.w
-        c4 = (np.log(a) - np.log(b + self.ux))[self.xi]
-        a4 = c4 + rx * (lT - ltx)
-        wp4 = w * expit(a4)  # w * exp(A_4) / (1 + exp(A_4))
-        value = dot(w, np.logaddexp(a4, 0.0) - rx * lT)
-        grad = np.array([
-            dot(wp4, lT - ltx) - dot(w, lT),
-            dot(wp4 * rx, iT - itx) - dot(w * rx, iT),
-            wp4.sum() / a,
-            -dot(wp4, 1.0 / (b + self.x)),
-        ])
-        return value, grad

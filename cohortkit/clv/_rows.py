@@ -17,16 +17,44 @@ def compress(*columns):
     The same result as ``np.unique(np.column_stack(columns), axis=0, return_inverse=True,
     return_counts=True)`` (rows in lexicographic order), but by hashing: each column is replaced
     by the rank of its value (``pandas.factorize(sort=True)``) and the ranks are combined into one
-    integer key, re-ranked after each column so it stays below n**2 (6 s -> 0.15 s on 1M rows).
+    integer key (mixed radix, so the keys sort as the rows do). When the key space is small (a few
+    times the number of rows: the usual day-level summary) the distinct keys are found by counting
+    (``np.bincount``); otherwise by one more sorted factorize; and in the rare case that the key
+    space overflows 64 bits, by re-ranking after each column (1M rows: 6 s with ``np.unique``, 0.03 s).
     """
     import pandas as pd
 
     # Series.to_numpy first: np.asarray(Series) probes attributes that pandas looks up in the index
     cols = [np.asarray(c.to_numpy() if hasattr(c, "to_numpy") else c, float).reshape(-1) for c in columns]
+    n = len(cols[0]) if cols else 0
+    ranked = [pd.factorize(col, sort=True, use_na_sentinel=False) for col in cols]  # NaN: its own (last) value
+    sizes = [max(len(uniq), 1) for _, uniq in ranked]
+    space = 1
+    for size in sizes:
+        space *= size
+    if space < 2**62:
+        key = np.zeros(n, np.int64)
+        for ranks, _ in ranked:
+            key *= max(len(_), 1)
+            key += ranks
+        if space <= max(4 * n, 1 << 20):
+            present = np.bincount(key, minlength=space)
+            keys = np.flatnonzero(present)
+            lookup = np.zeros(space, np.int64)
+            lookup[keys] = np.arange(len(keys))
+            codes, counts = lookup[key], present[keys]
+        else:
+            codes, keys = pd.factorize(key, sort=True)
+            counts = np.bincount(codes, minlength=len(keys))
+        rows = np.empty((len(keys), len(cols)))
+        rest = np.asarray(keys, np.int64)
+        for j in range(len(cols) - 1, -1, -1):
+            rest, digit = np.divmod(rest, sizes[j])
+            rows[:, j] = ranked[j][1][digit]
+        return rows, counts.astype(float), codes.astype(np.intp)
     stacked = np.column_stack(cols)
-    codes = np.zeros(len(stacked), np.int64)
-    for col in cols:
-        ranks, uniq = pd.factorize(col, sort=True, use_na_sentinel=False)  # NaN: its own (last) value
+    codes = np.zeros(n, np.int64)
+    for ranks, uniq in ranked:
         codes, _ = pd.factorize(codes * len(uniq) + ranks, sort=True)
     counts = np.bincount(codes)
     rows = np.empty((len(counts), stacked.shape[1]))
