@@ -707,7 +707,7 @@ class CLVModel:
                     warnings.simplefilter("ignore", RuntimeWarning)
                     out[f"{name}_lower"] = np.nanquantile(d, lo, axis=0)
                     out[f"{name}_upper"] = np.nanquantile(d, hi, axis=0)
-        out.attrs.update(horizon=steps, time_unit=time_unit, ci=ci, method=method if ci else None,
+        out.attrs.update(horizon=steps, time_unit=time_unit, margin=margin, ci=ci, method=method if ci else None,
                          n_boot=int(n_boot) if ci and method == "bootstrap" else None)
         return out
 

@@ -307,6 +307,19 @@ def ad_value(
       RFM summary of the customers to value; default the model's training customers), valued with
       ``time_unit`` periods.
 
+    or, instead of a value per customer, **the value of a new customer per campaign**: the table of
+    ``model.new_customer_value(horizon=..., time_unit=..., ci=...)`` of a model fitted with the
+    campaign as its covariate (``fit(rfm, covariates=customers[["customer_id", "campaign"]])``:
+    one row per ``by`` value, ``clv, clv_lower, clv_upper``). Then ``customer_value`` *is* that
+    value — what a customer acquired by the campaign is expected to bring from acquisition over the
+    table's horizon, **the first order included** (so realised value is not added to it, and the
+    first order is not counted twice) — and its interval is the model's (posterior) interval of
+    that mean, at the table's ``ci``. A campaign with a handful of customers gets a value and an
+    interval from what the model learnt from all campaigns' customers, where the per-customer mean
+    has none. ``predicted_clv`` is then the value after the first order (``clv`` minus the expected
+    first order, ``expected_spend``), ``realised_value`` stays the observed revenue to date (for
+    reference only). Make the table with ``margin=1`` (revenue): ``economics.margin`` is applied here.
+
     Fit the model on the transactions up to the same ``observation_end``, so that realised +
     residual value neither skips nor double-counts purchases.
 
@@ -327,7 +340,7 @@ def ad_value(
       CLV; ``customer_value = realised_value + predicted_clv`` — the **total expected customer
       value**. Intervals (``_lower``, ``_upper``) are normal ``ci`` intervals of the mean over the
       campaign's customers (mean ± z·sd/√n): the spread of customers, not model-parameter
-      uncertainty (use :func:`cohortkit.clv_interval` for that);
+      uncertainty (use :func:`cohortkit.clv_interval` for that, or the new-customer table above);
     * ``ltv_roas = n · customer_value · margin / spend`` (its interval scales the customer-value
       interval); ``ltv_cac = customer_value · margin / cac`` — equal to ``ltv_roas`` when
       ``cost_per_customer`` is 0, since then ``cac = spend / n``;
@@ -437,21 +450,28 @@ def ad_value(
                           spend_col=spend_col)
     c = _acquired_customers(customers, known=sums["group"].tolist(), by=by, customer_col=customer_col,
                             acquired_col=acquired_col)
-    v = _residual_values(clv, c, customer_col=customer_col, clv_col=clv_col, econ=econ,
-                         time_unit=time_unit, rfm=rfm)
+    new_value = _new_customer_table(clv, by=by, known=sums["group"].tolist())
+    if new_value is None:
+        v = _residual_values(clv, c, customer_col=customer_col, clv_col=clv_col, econ=econ,
+                             time_unit=time_unit, rfm=rfm)
+    else:  # value per campaign: nothing per customer to add to the realised value
+        v = c.select("customer_id", clv=ibis.literal(0.0))
     per, end_day, curve = _per_customer(
         c, v, transactions, observation_end, customer_col=customer_col, date_col=date_col,
         amount_col=amount_col, acquired=acquired_col is not None, unit_days=unit, margin=econ.margin,
     )
     agg = _customer_value_sums(per, missing_clv)
     out = _campaign_table(sums, agg, econ=econ, ci=ci, curve=curve, time_unit=time_unit,
-                          has_transactions=transactions is not None)
+                          has_transactions=transactions is not None, new_value=new_value)
     if incrementality is not None:
         out = _incremental(out, _lift_table(incrementality, by=by, known=out["group"].tolist()))
     out = out.rename(columns={"group": by})
     out.attrs.update(margin=econ.margin, target_ltv_cac=econ.target_ltv_cac,
                      cost_per_customer=econ.cost_per_customer, time_unit=time_unit,
                      observation_end=end_day, ci=ci)
+    if new_value is not None:
+        out.attrs.update(value="new_customer", value_ci=new_value.attrs.get("ci"),
+                         value_horizon=new_value.attrs.get("horizon"), value_time_unit=new_value.attrs.get("time_unit"))
     return out
 
 
@@ -575,6 +595,35 @@ def _acquired_customers(customers, *, known: list, by, customer_col, acquired_co
     return c
 
 
+_NEW_VALUE_COLUMNS = ("clv", "clv_lower", "clv_upper")
+
+
+def _new_customer_table(clv, *, by: str, known: list):
+    """``clv`` as a per-campaign new-customer value table (``group, clv, clv_lower, clv_upper,
+    expected_spend``), or None when ``clv`` is a value per customer."""
+    if not (isinstance(clv, pd.DataFrame) and by in clv.columns and "expected_purchases" in clv.columns):
+        return None
+    missing = [c for c in _NEW_VALUE_COLUMNS if c not in clv.columns]
+    if missing:
+        raise DataError(
+            f"clv looks like a new_customer_value table (it has {by!r} and expected_purchases) but has no "
+            f"{', '.join(missing)}; make it with model.new_customer_value(horizon=..., time_unit=..., ci=0.9).")
+    if clv[by].duplicated().any():
+        raise DataError(f"clv has several rows for one {by} value; fit the model with {by!r} as its only "
+                        "covariate, so that new_customer_value gives one row per campaign.")
+    margin = clv.attrs.get("margin", 1.0)
+    if margin != 1.0:
+        raise DataError(f"clv was made with margin={margin}; make it with margin=1 (revenue): ad_value applies "
+                        "economics.margin itself.")
+    absent = sorted(set(known) - set(clv[by]))
+    if absent:
+        raise DataError(f"clv has no new-customer value for {by} {_quoted(absent)}; the model must be fitted "
+                        "on customers of every campaign of campaigns.")
+    out = clv[[by, *_NEW_VALUE_COLUMNS, "expected_spend"]].rename(columns={by: "group"})
+    out.attrs.update(clv.attrs)
+    return out
+
+
 def _residual_values(clv, c, *, customer_col, clv_col, econ: Economics, time_unit, rfm):
     """Each customer's predicted residual value, one row per customer, no missing values."""
     v = _clv_table(clv, customer_col=customer_col, clv_col=clv_col, horizon=econ.horizon,
@@ -665,15 +714,21 @@ class _Notes:
         return pd.Series(["; ".join(x) for x in self.rows], dtype="str")
 
 
-def _campaign_table(sums, agg, *, econ: Economics, ci: float, curve, time_unit: str, has_transactions: bool):
+def _campaign_table(sums, agg, *, econ: Economics, ci: float, curve, time_unit: str, has_transactions: bool,
+                    new_value=None):
     """The metrics per campaign, in the documented column order and types."""
     out = sums.merge(agg, on="group", how="left")
+    if new_value is not None:
+        out = out.merge(new_value, on="group", how="left")
     out["customers"] = out["customers"].fillna(0).astype("int64")
     notes = _Notes(len(out))
     _funnel_rates(out, notes, ci)
     _acquisition_cost(out, notes, econ)
     _first_order_and_realised(out, notes, has_transactions)
-    _customer_value(out, notes, ci, econ)
+    if new_value is None:
+        _customer_value(out, notes, ci, econ)
+    else:
+        _new_customer_value(out, notes, econ)
     _payback_column(out, notes, curve, time_unit)
     out["rank_ctr"] = rank_values(out["ctr"], ascending=False)
     out["rank_cpa"] = rank_values(out["cpa"], ascending=True)
@@ -752,6 +807,24 @@ def _customer_value(out: pd.DataFrame, notes: _Notes, ci: float, econ: Economics
     good_cac = has_n & (cac > 0)
     out["ltv_cac"] = np.where(good_cac, out["customer_value"] * econ.margin / cac.where(good_cac), np.nan)
     notes.add(has_n & (cac <= 0), "ltv_cac: 0 acquisition cost")
+    out["allowable_cpa"] = out["customer_value"] * econ.margin / econ.target_ltv_cac - econ.cost_per_customer
+
+
+def _new_customer_value(out: pd.DataFrame, notes: _Notes, econ: Economics) -> None:
+    """Customer value = the model's value of a new customer of the campaign (first order included),
+    with the model's interval; LTV-ROAS, LTV:CAC and allowable CPA from it."""
+    n, spend = out["customers"], out["spend"]
+    has_spend = spend > 0
+    for suffix in ("", "_lower", "_upper"):
+        out[f"customer_value{suffix}"] = out[f"clv{suffix}"]
+        out[f"predicted_clv{suffix}"] = out[f"clv{suffix}"] - out["expected_spend"]  # after the first order
+        total = n * out[f"clv{suffix}"] * econ.margin
+        out[f"ltv_roas{suffix}"] = np.where(has_spend, total / spend.where(has_spend), np.nan)
+    notes.add(~has_spend, "roas: 0 spend")
+    cac = out["cac"]
+    good_cac = (n > 0) & (cac > 0)
+    out["ltv_cac"] = np.where(good_cac, out["customer_value"] * econ.margin / cac.where(good_cac), np.nan)
+    notes.add((n > 0) & (cac <= 0), "ltv_cac: 0 acquisition cost")
     out["allowable_cpa"] = out["customer_value"] * econ.margin / econ.target_ltv_cac - econ.cost_per_customer
 
 
