@@ -87,6 +87,7 @@ _SUBMODULES = {
     "sources",
     "privacy",
     "io",
+    "i18n",
 }
 
 __all__ = sorted(

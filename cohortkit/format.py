@@ -335,12 +335,14 @@ def column_kind(name: Any, dtype: Any = None) -> str:
     >>> [column_kind(c) for c in ("ctr_lower", "repeat_rate", "share_of_revenue", "conversion_value",
     ...                           "cumulative_revenue_per_customer", "customers", "ltv_roas")]
     ['percent', 'percent', 'percent', 'money', 'money', 'count', 'text']
-    >>> column_kind("ltv_roas", "float64"), column_kind("period_number", "int64")
-    ('number', 'count')
+    >>> column_kind("ltv_roas", "float64"), column_kind("period_number", "int64"), column_kind("p_value")
+    ('number', 'count', 'number')
     """
     text = str(name).lower().replace(" ", "_").replace("-", "_")
     if text == "margin":
         return "percent"
+    if re.search(r"(^|_)(p_value|pvalue|statistic|z|std_error)$", text):  # statistics, not yen
+        return "number"
     if re.search(r"(^|_)rank(_|$)", text):
         return "count"
     if _PERCENT_COLUMN.search(text):

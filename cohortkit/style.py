@@ -351,6 +351,35 @@ _TERMS: list[tuple[str, str, str, str, str, str]] = [
 _COLUMNS = ["term", "japanese", "topic", "formula", "definition", "definition_ja"]
 
 
+# the Japanese edition's topics and formulas (the English ones are in _TERMS)
+_TOPIC_JA = {"ad metrics": "広告指標", "customer value": "顧客価値", "funnel": "ファネル",
+             "retention": "リテンション", "CLV models": "CLVモデル", "KPI tree": "KPIツリー"}
+_FORMULA_JA = {
+    "clicks / impressions": "クリック数 / 表示回数",
+    "conversions / clicks": "CV数 / クリック数",
+    "spend / clicks": "広告費 / クリック数",
+    "spend / conversions": "広告費 / CV数",
+    "revenue / spend": "売上 / 広告費",
+    "revenue / orders": "売上 / 注文数",
+    "sum over future periods of expected (discounted) value": "将来の各期間の期待価値（割引後）の合計",
+    "acquisition spend / new customers": "獲得費用 / 新規顧客数",
+    "customers acquired × LTV / spend": "獲得顧客数 × LTV / 広告費",
+    "LTV / CAC": "LTV / CAC",
+    "CAC / margin per customer per period": "CAC / 顧客1人・1期間あたりの粗利",
+    "LTV / target LTV:CAC": "LTV / 目標LTV:CAC",
+    "sum of points per behaviour": "行動ごとの点数の合計",
+    "lead score ≥ threshold": "リードスコア ≥ しきい値",
+    "active in period k / cohort size": "k期目の購入顧客数 / コホート人数",
+    "customers lost / customers at the start": "離脱した顧客数 / 期首の顧客数",
+    "first-time buyers with a 2nd purchase / first-time buyers": "2回目の購入をした初回購入者数 / 初回購入者数",
+    "% promoters (9–10) − % detractors (0–6)": "推奨者（9〜10点）の% − 批判者（0〜6点）の%",
+    "number of purchases − 1": "購入回数 − 1",
+    "last purchase − first purchase": "最終購入日 − 初回購入日",
+    "end of observation − first purchase": "観測終了日 − 初回購入日",
+    "mean value of the repeat purchases": "リピート購入の平均金額",
+}
+
+
 def glossary(lang: str | None = None) -> pd.DataFrame:
     """The bilingual glossary of the terms used in the notebooks.
 
@@ -358,7 +387,8 @@ def glossary(lang: str | None = None) -> pd.DataFrame:
     ----------
     lang : {None, "en", "ja"}, default None
         ``None``: both definitions (columns ``definition`` and ``definition_ja``). ``"en"`` or
-        ``"ja"``: only that language's definition, in a column named ``definition``.
+        ``"ja"``: only that language's definition, in a column named ``definition``; with ``"ja"`` the
+        topic and the formula are in Japanese too.
 
     Returns
     -------
@@ -380,6 +410,8 @@ def glossary(lang: str | None = None) -> pd.DataFrame:
         table = table.drop(columns="definition_ja")
     elif lang == "ja":
         table = table.drop(columns="definition").rename(columns={"definition_ja": "definition"})
+        table["topic"] = table["topic"].map(lambda t: _TOPIC_JA.get(t, t))
+        table["formula"] = table["formula"].map(lambda f: _FORMULA_JA.get(f, f))
     return table
 
 

@@ -243,3 +243,11 @@ def test_style_table_shows_japanese_column_labels_and_keeps_the_data():
     assert list(styler.data.columns) == ["campaign", "ctr", "spend", "own_column"]
     assert re.findall(r'class="col_heading[^"]*"[^>]*>(.*?)<', ck.style_table(frame, lang="en", uuid="t").to_html()) \
         == ["campaign", "ctr", "spend", "own_column"]
+
+
+def test_glossary_in_japanese_has_japanese_topics_and_formulas():
+    table = ck.glossary("ja")
+    assert table.loc[table["term"] == "CTR (click-through rate)", "formula"].item() == "クリック数 / 表示回数"
+    for column in ("topic", "formula", "definition", "japanese"):
+        for text in table[column]:
+            assert not re.search(r"\b[a-z]{3,}\b", text), (column, text)  # abbreviations (LTV, CAC, k) only
