@@ -105,7 +105,7 @@ def _plan(quick: bool) -> tuple[list[int], dict]:
         main, ref, floats = (2, 2), (1, 1), (1, 2)
         sizes = [100_000, 300_000]
     else:
-        main, ref, floats = (3, 3), (1, 1), (2, 3)
+        main, ref, floats = (3, 3), (1, 1), (1, 3)
         sizes = [1_000_000, 5_000_000, 10_000_000]
     plan = {
         "rfm": {"cohortkit": main, "DuckDB SQL": main, "DuckDB SQL, float sums": floats,

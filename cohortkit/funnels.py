@@ -565,9 +565,19 @@ def funnel(
     exclude = _check_exclude(exclude, steps)
     window_us = _window_us(window)
     t = _event_table(events, customer_col, date_col, event_col, by)
-    _check_present(t, steps, event_col, exclude)
+    if exclude:
+        _check_present(t, steps, event_col, exclude)
     wide = execute(_funnel_expr(t, steps, window_us, order, by is not None, exclude))
+    if not exclude and not _all_steps_reached(wide, len(steps)):
+        # a user who reached step k saw every step up to k, so only a funnel in which some step has
+        # no user can name a step that never occurs: the full pass over the events runs only then
+        _check_present(t, steps, event_col)
     return _long_table(wide, steps, by)
+
+
+def _all_steps_reached(wide: pd.DataFrame, n: int) -> bool:
+    """Some user (in any group) reached every step 1..n."""
+    return bool(len(wide)) and all(int(wide[f"users{k}"].fillna(0).sum()) > 0 for k in range(1, n + 1))
 
 
 def _window_us(window: Any) -> int:

@@ -245,15 +245,40 @@ def _read_path(path: str | Path, *, encoding: str | None, tz: str | None) -> ir.
         matches = sorted(str(p) for p in Path(matches[0]).rglob("*.parquet"))
     con = get_backend()
     if suffixes <= _PARQUET_SUFFIXES:
-        with quiet():
-            table = _known_time_types(con, con.read_parquet(text))
-        return _parquet_zones(table, matches, tz)
+        return _parquet_table(con, text, matches, tz)
     if suffixes <= _CSV_SUFFIXES:
         return _read_csv(matches, encoding=encoding, tz=tz)
     raise DataError(
         f"data path {text!r} has suffix {sorted(suffixes)}; cohortkit reads .csv and .parquet files. "
         "Convert the file, or load it yourself and pass a pandas DataFrame."
     )
+
+
+#: Parquet paths already read: (connection, table) by path, time zone and the files' sizes and
+#: modification times. A view over the files costs a CREATE VIEW and a DESCRIBE (and, for aware
+#: timestamps, a read of the file's schema) per call otherwise; a changed or added file is a new key.
+_PARQUET_TABLES: dict[tuple, tuple[Any, ir.Table]] = {}
+_PARQUET_TABLES_MAX = 64
+
+
+def _parquet_table(con, text: str, matches: list[str], tz: str | None) -> ir.Table:
+    """The Ibis table over the Parquet file(s) ``text`` on ``con`` (reused while the files are unchanged)."""
+    try:
+        stamps = tuple((m, st.st_size, st.st_mtime_ns) for m in matches for st in [Path(m).stat()])
+    except OSError:
+        stamps = None
+    key = (text, tz, stamps)
+    cached = _PARQUET_TABLES.get(key) if stamps is not None else None
+    if cached is not None and cached[0] is con:
+        return cached[1]
+    with quiet():
+        table = _known_time_types(con, con.read_parquet(text))
+    table = _parquet_zones(table, matches, tz)
+    if stamps is not None:
+        while len(_PARQUET_TABLES) >= _PARQUET_TABLES_MAX:
+            _PARQUET_TABLES.pop(next(iter(_PARQUET_TABLES)))
+        _PARQUET_TABLES[key] = (con, table)
+    return table
 
 
 def _known_time_types(con, table: ir.Table) -> ir.Table:

@@ -55,3 +55,42 @@ def test_arg_min_uses_duckdb_native_function_and_min_by_elsewhere():
     # an expression bound to another backend keeps Ibis' portable argmin (MIN_BY on Spark/BigQuery)
     unbound = ibis.table({"c": "string", "d": "timestamp", "x": "float64"}, name="t")
     assert "MIN_BY" in ibis.to_sql(unbound.aggregate(f=unbound.x.argmin(unbound.d)), dialect="bigquery").upper()
+
+
+def _counting_queries(monkeypatch) -> list:
+    import cohortkit._engine as engine
+    import cohortkit.funnels as funnels
+    import cohortkit.io as io
+
+    seen = []
+    real = engine.execute
+
+    def counted(expr, **kw):
+        seen.append(expr)
+        return real(expr, **kw)
+
+    for module in (io, funnels):
+        monkeypatch.setattr(module, "execute", counted)
+    return seen
+
+
+def test_funnel_scans_the_events_for_step_names_only_when_a_step_has_no_user(monkeypatch):
+    import cohortkit as ck
+
+    log = pd.DataFrame({
+        "user_id": ["a", "a", "a", "b", "b"],
+        "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01", "2024-01-02"]),
+        "event": ["view", "cart", "buy", "view", "cart"],
+    })
+    seen = _counting_queries(monkeypatch)
+    out = ck.funnel(log, ["view", "cart", "buy"])
+    assert out["users"].tolist() == [2, 2, 1]
+    assert len(seen) == 2  # the checks of the log, the funnel: no pass counting each step's events
+    seen.clear()
+    # 'buy' occurs but nobody reaches it within the window: the step check runs and passes
+    late = log.assign(timestamp=log["timestamp"].where(log["event"] != "buy", pd.Timestamp("2024-03-01")))
+    assert ck.funnel(late, ["view", "cart", "buy"])["users"].tolist() == [2, 2, 0]
+    assert len(seen) == 3
+    with pytest.raises(DataError, match=r"^step\(s\) \['buyy'\] never occur in column 'event' \(event_col\); "
+                                        r"it has events 'buy', 'cart', 'view'\. Did you mean 'buyy' → 'buy'\?"):
+        ck.funnel(log, ["view", "cart", "buyy"])

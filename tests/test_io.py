@@ -402,3 +402,27 @@ def test_joining_integer_and_text_ids_is_refused():
         "(or .astype(str) on transactions)."
     )):
         ck.cohort_table(tx, by="channel", customers=customers)
+
+
+def test_a_parquet_path_is_read_once_while_the_file_is_unchanged(tmp_path):
+    import os
+
+    path = tmp_path / "tx.parquet"
+    TX.to_parquet(path)
+    first = as_table(str(path))
+    assert as_table(str(path)) is first  # no new view (CREATE VIEW + DESCRIBE) per call
+    # a rewritten file (new size or modification time) is read again, with its new schema and rows
+    TX.assign(extra=1).to_parquet(path)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    again = as_table(str(path))
+    assert again is not first and "extra" in again.columns
+    assert len(execute(again)) == 3
+    # a file added to a glob changes the key as well
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    TX.to_parquet(folder / "a.parquet")
+    assert len(execute(as_table(str(folder / "*.parquet")))) == 3
+    (folder / "b.parquet").write_bytes((folder / "a.parquet").read_bytes())
+    assert len(execute(as_table(str(folder / "*.parquet")))) == 6
+    assert len(execute(as_table(str(folder)))) == 6
