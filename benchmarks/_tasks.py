@@ -65,13 +65,14 @@ def _duckdb():
     return con
 
 
-def _cohortkit():
+def _cohortkit(module: str):
+    """cohortkit with the module timed imported and the connection made, before timing (as duckdb is)."""
+    import importlib
+
     import cohortkit as ck
-    import cohortkit.clv  # noqa: F401  (the modules timed: imported before timing, as duckdb is)
-    import cohortkit.cohort  # noqa: F401
-    import cohortkit.funnels  # noqa: F401
     from cohortkit._engine import get_backend
 
+    importlib.import_module(module)
     get_backend()  # connect (imports Ibis' DuckDB backend), as the SQL peer connects before timing
     return ck
 
@@ -80,7 +81,7 @@ def _cohortkit():
 
 
 def rfm_cohortkit(path):
-    ck = _cohortkit()
+    ck = _cohortkit("cohortkit.clv")
     return lambda: ck.rfm_summary(str(path), customer_col="customer_id", date_col="date",
                                   amount_col="amount", observation_end=END, time_unit="D")
 
@@ -148,7 +149,7 @@ def rfm_lifetimes(path):
 
 
 def cohort_cohortkit(path):
-    ck = _cohortkit()
+    ck = _cohortkit("cohortkit.cohort")
     return lambda: ck.cohort_table(str(path), customer_col="customer_id", date_col="date",
                                    amount_col="amount", time_unit="M")
 
@@ -179,7 +180,7 @@ def cohort_pandas(path):
 
 
 def funnel_cohortkit(path):
-    ck = _cohortkit()
+    ck = _cohortkit("cohortkit.funnels")
     return lambda: ck.funnel(str(path), STEPS, customer_col="user_id", date_col="timestamp",
                              event_col="event", window="7D")
 

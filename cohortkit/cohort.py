@@ -43,7 +43,6 @@ from ._args import check_ci, parse_duration, renamed
 from ._engine import decimal_sum, execute
 from .io import Column, check_same_ids, date_text, observation_end, prepare, prepare_with_range
 from ._errors import DataError
-from .metrics import rate_interval
 
 __all__ = ["cohort_table", "cohort_matrix", "repeat_rate", "days_to_second_purchase"]
 
@@ -646,6 +645,8 @@ def repeat_rate(
     x = out["repeaters"].to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         out["repeat_rate"] = np.where(n > 0, x / np.where(n > 0, n, 1), np.nan)
+    from .metrics import rate_interval  # scipy (~90 MB): imported when a rate is asked for
+
     _, out["ci_low"], out["ci_high"] = rate_interval(x, n, float(ci), "wilson")
     out["note"] = np.where(
         n > 0, "", f"no customer's {w}-day window has ended by the observation end"
