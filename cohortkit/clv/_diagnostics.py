@@ -12,10 +12,10 @@ from ._model import CLVModel
 __all__ = ["period_transactions", "calibration_holdout_table", "tracking_table", "p_alive_matrix"]
 
 
-def _fitted(model):
+def _fitted(model, covariates_ok: bool = False):
     if not isinstance(model, CLVModel) or not hasattr(model, "params_"):
         raise DataError("model must be a fitted cohortkit.CLVModel; call CLVModel(...).fit(summary) first.")
-    if getattr(model, "_design", None) is not None:
+    if getattr(model, "_design", None) is not None and not covariates_ok:
         raise DataError("this diagnostic does not support models fitted with covariates yet; fit one model "
                         "without covariates (or one per group) for it.")
     return model._pp()
@@ -30,8 +30,9 @@ def period_transactions(model: CLVModel, summary: pd.DataFrame | None = None, *,
     """Number of customers by repeat frequency: actual vs expected under the model.
 
     The expected count of customers with ``n`` repeat purchases is ``sum_i P(X(T_i) = n)`` over the
-    customers' own ages ``T_i`` (closed form for BG/NBD and MBG/NBD, quadrature for Pareto/NBD);
-    the last bin holds ``max_frequency`` or more.
+    customers' own ages ``T_i`` (closed form for BG/NBD and MBG/NBD, quadrature for Pareto/NBD),
+    each customer with the parameters of their covariates for a model fitted with covariates; the
+    last bin holds ``max_frequency`` or more.
 
     Returns
     -------
@@ -47,14 +48,20 @@ def period_transactions(model: CLVModel, summary: pd.DataFrame | None = None, *,
     >>> table.loc[0, ["actual", "model"]].round().tolist()
     [1411.0, 1408.0]
     """
-    pp = _fitted(model)
+    pp = _fitted(model, covariates_ok=True)
     _check_max(max_frequency)
     data = model._summary(summary)
     x = data["frequency"].to_numpy()
-    Ts, counts = np.unique(data["T"].to_numpy(), return_counts=True)
     bins = np.arange(max_frequency + 1)
     actual = np.array([(x == n).sum() for n in bins[:-1]] + [(x >= max_frequency).sum()], float)
-    expected = np.array([(counts * model._purchase.pmf(pp, int(n), Ts)).sum() for n in bins[:-1]])
+    # with covariates: each group of customers with its own parameters, summed
+    zg, parts = model._groups(data)
+    table = model._purchase_table(pp, zg)
+    T = data["T"].to_numpy()
+    expected = np.zeros(max_frequency)
+    for params, (idx, _, _) in zip(table, parts):
+        Ts, counts = np.unique(T[idx], return_counts=True)
+        expected += [(counts * model._pmodel().pmf(params, int(n), Ts)).sum() for n in bins[:-1]]
     expected = np.append(expected, len(x) - expected.sum())
     labels = [str(n) for n in bins[:-1]] + [f"{max_frequency}+"]
     return pd.DataFrame({"frequency": bins, "label": labels, "actual": actual, "model": expected})
@@ -78,7 +85,7 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     >>> table.loc[0, ["frequency", "n_customers"]].tolist()   # the 1,411 one-time buyers of FHL (2005)
     [0, 1411]
     """
-    pp = _fitted(model)
+    pp = _fitted(model, covariates_ok=True)
     _check_max(max_frequency)
     for col in ("frequency_holdout", "duration_holdout"):
         if col not in table.columns:
@@ -90,9 +97,7 @@ def calibration_holdout_table(model: CLVModel, table: pd.DataFrame, *, max_frequ
     pred = np.empty(len(data))
     for d in np.unique(durations):
         sel = durations == d
-        rows = data[sel]
-        pred[sel] = model._purchase.conditional_expected(pp, float(d), rows["frequency"].to_numpy(),
-                                                         rows["recency"].to_numpy(), rows["T"].to_numpy())
+        pred[sel] = model._expected_purchases(pp, data[sel], float(d))  # per covariate group, if any
     frame = pd.DataFrame({"frequency": np.minimum(data["frequency"].to_numpy(), max_frequency).astype(int),
                           "actual": table["frequency_holdout"].to_numpy(float), "model": pred})
     out = frame.groupby("frequency").agg(n_customers=("actual", "size"), actual=("actual", "mean"),

@@ -171,7 +171,7 @@ def test_fit_and_predict_refuse_what_they_cannot_use(simulated):
     with pytest.raises(DataError, match="level"):
         model.new_customer_value({"group": ["z"]}, horizon=52, time_unit="W")
     with pytest.raises(DataError, match="does not support models fitted with covariates"):
-        ck.clv.period_transactions(model)
+        ck.clv.p_alive_matrix(model)
 
 
 def test_predictions_for_a_new_summary_read_the_covariate_columns(simulated):
@@ -291,3 +291,29 @@ def test_clv_interval_by_campaign_works_on_a_covariate_model(shop):
     # the per-customer CLV through the covariate columns equals the training-customer CLV
     assert np.allclose(model.clv(52, time_unit="W", discount_rate=0.0, summary=summary).to_numpy(),
                        model.clv(52, time_unit="W", discount_rate=0.0).to_numpy())
+
+
+def test_diagnostics_of_a_covariate_model_sum_its_groups(simulated):
+    """period_transactions and calibration_holdout_table of a covariate model equal the sums of each
+    group's table computed with that group's parameters (brute force: BG/NBD pmf and conditional
+    expectation at the group's r, alpha, a, b)."""
+    from cohortkit.clv._bgnbd import BetaGeo
+
+    summary, model = simulated
+    table = ck.clv.period_transactions(model, max_frequency=5)
+    params = model._purchase.group_params(model._pp(), model._design.matrix(pd.DataFrame({"group": list("abc")})))
+    expected = np.zeros(5)
+    for g, p in zip("abc", params):
+        T = summary.loc[summary["group"] == g, "T"].to_numpy()
+        expected += [BetaGeo().pmf(p, n, T).sum() for n in range(5)]
+    assert np.allclose(table["model"].to_numpy()[:5], expected)
+    assert table["model"].sum() == pytest.approx(len(summary))
+    assert table["actual"].sum() == len(summary)
+    hold = summary.assign(frequency_holdout=0.0, duration_holdout=26.0)
+    ch = ck.clv.calibration_holdout_table(model, hold, max_frequency=3)
+    pred = np.concatenate([BetaGeo().conditional_expected(p, 26.0, *(hold.loc[hold["group"] == g, c].to_numpy()
+                                                                     for c in ("frequency", "recency", "T")))
+                           for g, p in zip("abc", params)])
+    freq = np.minimum(np.concatenate([hold.loc[hold["group"] == g, "frequency"].to_numpy() for g in "abc"]), 3)
+    brute = pd.Series(pred).groupby(freq).mean()
+    assert np.allclose(ch["model"].to_numpy(), brute.to_numpy())
