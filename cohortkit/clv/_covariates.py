@@ -1,4 +1,4 @@
-"""Time-invariant covariates: BG/NBD and Gamma-Gamma whose parameters depend on what a customer is.
+"""Time-invariant covariates: purchase and spend models whose parameters depend on what a customer is.
 
 A covariate is any column of a customer table known at acquisition — the campaign, the channel, a
 first-order value band, a number. Each customer ``i`` gets a row ``z_i`` of the *design matrix*
@@ -14,6 +14,11 @@ and BG/NBD models", brucehardie.com note 019; the parameterisation of the R pack
   ``a / (a + b)`` the same for every customer and lets covariates move only its spread; note 019
   gives ``a`` and ``b`` their own coefficients, as here, so that a campaign can bring customers who
   drop out sooner (positive ``gamma_a`` or negative ``gamma_b``: more dropout);
+* Pareto/NBD as in CLVTools: ``alpha_i = alpha_0 * exp(-gamma_purchase' z_i)`` and
+  ``beta_i = beta_0 * exp(-gamma_dropout' z_i)`` (``r, s`` shared; a positive dropout coefficient
+  means a higher mean dropout rate ``s / beta_i``); MBG/NBD with the links of BG/NBD. Both by
+  :class:`CovariatePurchase`: the base model's likelihood group by group, gradients and Hessian by
+  central differences (BG/NBD has its analytic gradient below);
 * spend (Gamma-Gamma): ``v_i = v_0 * exp(gamma_spend' z_i)`` (``p, q`` shared): the expected spend
   per purchase ``p v_i / (q - 1)`` is ``exp(gamma_spend' z_i)`` times the reference's. (CLVTools'
   Gamma-Gamma has no covariates; this is the same log-linear link on the scale of the spend.)

@@ -188,7 +188,8 @@ class CLVModel:
             ``summary``. Categorical columns are dummy coded against their first level (sorted, or
             the first category of a pandas Categorical); numeric columns enter as they are. The
             purchase rate, both dropout parameters and (with a spend model) the spend scale depend
-            on them (see :mod:`cohortkit.clv._covariates`; BG/NBD only). The coefficients are in
+            on them (see :mod:`cohortkit.clv._covariates`; BG/NBD, MBG/NBD and Pareto/NBD, whose
+            purchase rate and dropout rate move). The coefficients are in
             ``coefficients_``; ``params_`` keeps ``r, alpha, a, b, p, q, v`` of the reference
             customer (all covariates 0) and the coefficients below them.
         customer_col : str

@@ -74,3 +74,36 @@ def test_pareto_new_customer_purchases_match_the_true_parameters(pareto_fit):
         truth = ParetoNBD().expected((R, ALPHA * np.exp(-gp), S, BETA * np.exp(-gd)), 104.0)
         params = model._purchase.group_params(model._pp(), model._design.matrix(pd.DataFrame({"group": [group]})))[0]
         assert ParetoNBD().expected(params, 104.0) == pytest.approx(truth, rel=0.1), group
+
+
+@pytest.mark.parametrize("name", ["paretonbd", "mbgnbd"])
+def test_the_covariate_likelihood_is_the_base_models_per_group(name):
+    from cohortkit.clv._covariates import Design, covariate_purchase_model, group_codes
+    from cohortkit.clv._registry import purchase_model
+
+    rng = np.random.default_rng(1)
+    n = 300
+    x = rng.integers(0, 6, n).astype(float)
+    T = rng.uniform(5, 40, n)
+    tx = np.where(x > 0, rng.uniform(0, 1, n) * T, 0.0)
+    frame = pd.DataFrame({"c": rng.choice(list("abc"), n), "v": rng.normal(size=n)})
+    design = Design.from_frame(frame, ["c", "v"])
+    zg, g = group_codes(design.matrix(frame))
+    base = purchase_model(name)
+    model = covariate_purchase_model(base, design, zg)
+    theta = np.concatenate([[0.7, 8.0, 0.9, 12.0], rng.normal(size=len(model.params) - 4) * 0.3])
+    table = model.group_params(theta, zg)
+    brute = np.array([base.loglik(table[gi], x[i:i + 1], tx[i:i + 1], T[i:i + 1])[0] for i, gi in enumerate(g)])
+    assert np.allclose(model.loglik(theta, x, tx, T, g), brute)
+    # the natural parameters round-trip through the optimiser's point
+    assert np.allclose(model.natural(model.optimiser_point(theta, 0.05), 0.05), theta)
+
+
+def test_mbgnbd_with_covariates_fits(pareto_fit):
+    summary, _ = pareto_fit
+    model = CLVModel("mbgnbd", spend_model=None).fit(summary, covariates=["group"])
+    assert set(model.coefficients_["process"]) == {"purchase", "dropout_a", "dropout_b"}
+    assert model.fit_info_["converged"].all() and np.isfinite(model.coefficients_["std_error"]).all()
+    # more purchases in group b, fewer in c (the simulated purchase effects' signs)
+    coef = model.coefficients_.set_index(["process", "covariate"])["estimate"]
+    assert coef[("purchase", "group[b]")] > 0 > coef[("purchase", "group[c]")]
