@@ -219,10 +219,11 @@ def _true_value(shop, campaigns, days):
 
 #: campaigns (of 6) whose 90 % interval (method="laplace", the default) covers the true two-year value,
 #: measured with seed 0: 3 at the end of March and 6 at the end of February (seeds 1-2: 3, 3 and 5, 5;
-#: method="posterior", the Metropolis chain, seeds 0-4: 3, 3, 3, 3, 3 and 6, 6, 5, 6, 5; the bootstrap of the
-#: penalised fit: 3 and 4 with 200 refits). At the March cut the three misses are the low-value campaigns
-#: (clickbait, coupon, social): 13 weeks of data favour too little dropout for them, and the model's shared
-#: r (their true r is 0.3-0.45, the others' 0.8-1.0) adds to it; the lower bounds are 8-15 % above the truth.
+#: method="posterior", the Metropolis chain, seeds 0-4: 3, 3, 3, 3, 3 and 6, 6, 5, 6, 5; the bootstrap
+#: of the penalised fit, customers resampled within each campaign, 200 refits: 3 and 5). At the March
+#: cut the three misses are the low-value campaigns (clickbait, coupon, social): 13 weeks of data favour
+#: too little dropout for them, and the model's shared r (their true r is 0.3-0.45, the others' 0.8-1.0)
+#: adds to it; the lower bounds are 8-15 % above the truth.
 COVERED = {"2023-03-31": 3, "2023-02-28": 5}
 #: a light penalty: after two months brand search and LINE retargeting (b = 4 vs 5) are one swap apart,
 #: and the ranking holds (Spearman 0.94) with 0.0003; with 0.001 the two swap at the February cut (0.89)
