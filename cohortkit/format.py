@@ -343,6 +343,8 @@ def column_kind(name: Any, dtype: Any = None) -> str:
         return "percent"
     if re.search(r"(^|_)(p_value|pvalue|statistic|z|std_error)$", text):  # statistics, not yen
         return "number"
+    if re.match(r"ltv_cac(_lower|_upper)?$", text):  # a ratio of two amounts
+        return "number"
     if re.search(r"(^|_)rank(_|$)", text):
         return "count"
     if _PERCENT_COLUMN.search(text):
@@ -389,8 +391,9 @@ def style_table(
 
     One call for every displayed table: shares and rates as % (``5.99 %``, not 0.0599), money as yen
     (``¥4,530,472``, not 4530472.0), counts with separators, other numbers with two decimals and
-    never in scientific notation, missing values as ``–``. A meaningful index (anything but the
-    default 0, 1, 2, ...) is turned into columns first, so hiding the index loses nothing.
+    never in scientific notation, missing values as ``–``. A meaningful index (named, or not made
+    of integers) is turned into columns first, so hiding the index loses nothing; an unnamed integer
+    index is row numbers, also after sorting or filtering, and is left out.
 
     Parameters
     ----------
@@ -439,7 +442,11 @@ def style_table(
     if unknown:
         raise DataError(f"kinds/digits name column(s) {unknown} that the table does not have; it has "
                         f"{list(frame.columns)}.")
-    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+    unnamed_rows = (frame.index.nlevels == 1 and frame.index.name is None
+                    and pd.api.types.is_integer_dtype(frame.index.dtype))
+    if unnamed_rows:  # row numbers, also after sorting or filtering: nothing to show
+        frame = frame.reset_index(drop=True)
+    elif not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index()
     frame = frame.copy()
     frame.columns = [str(c) if not isinstance(c, str) else c for c in frame.columns]

@@ -226,3 +226,14 @@ def test_no_scientific_notation_anywhere():
         for f in (fmt.money, fmt.count, fmt.number):
             assert "e" not in f(x).replace("円", ""), (f, x)
         assert "e" not in fmt.percent(x)
+
+
+def test_style_table_drops_row_numbers_and_shows_ratios_as_numbers():
+    """A sorted or filtered table keeps no leftover row-number column; LTV:CAC is a ratio, not yen."""
+    table = pd.DataFrame({"campaign": ["a", "b", "c"], "ltv_cac": [2.5, 3.0, 1.0], "p_value": [0.046, 0.5, 0.01]})
+    styler = ck.style_table(table.sort_values("ltv_cac").head(2), uuid="rows", lang="en")
+    html = styler.to_html()
+    assert re.findall(r'class="col_heading[^"]*"[^>]*>(.*?)<', html) == ["campaign", "ltv_cac", "p_value"]
+    assert re.findall(r"<td[^>]*>(.*?)</td>", html) == ["c", "1.00", "0.01", "a", "2.50", "0.05"]
+    named = table.set_index("campaign")
+    assert list(ck.style_table(named, uuid="n").data.columns) == ["campaign", "ltv_cac", "p_value"]

@@ -281,7 +281,7 @@ def check(name: str, answer, *, lang: str | None = None, **inputs) -> bool:
     if _close(value, expected, ex):
         shown = _fmt(expected)
         if ex.percent:
-            shown += f" ({expected * 100:.4g} %)"
+            shown += f" ({expected * 100:.4g}{'%' if ja else ' %'})"
         print(text["ok"].format(title=ex.title_ja if ja else ex.title, value=shown))
         return True
     print(_wrong_answer_message(ex, value, expected, inputs, text, ja))

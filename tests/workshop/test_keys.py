@@ -97,7 +97,7 @@ def test_placeholder_reminds_to_fill_in(capsys):
 def test_japanese_messages_follow_set_style(capsys):
     ck.style._STATE["lang"] = "ja"  # what set_style("ja") records
     assert check_ctr(0.0125, clicks=100, impressions=8000)
-    assert said(capsys) == "✅ 正解です！ CTR（クリック率） = 0.0125 (1.25 %)。"
+    assert said(capsys) == "✅ 正解です！ CTR（クリック率） = 0.0125 (1.25%)。"
     assert not check_ctr(80, clicks=100, impressions=8000)
     assert said(capsys) == "❌ 不正解です（あなたの答え: 80）。ヒント: 逆に割っています。CTR = クリック数 ÷ 表示回数 です。"
     assert check_ctr(0.0125, clicks=100, impressions=8000, lang="en")  # explicit lang wins
