@@ -6,7 +6,9 @@ summary has the ties real day-level data has. Each comparison checks the paramet
 
 The BG/NBD fit is timed with both of cohortkit's engines (``engine="numpy"``: analytic gradient,
 the default; ``engine="lifetimes"``: lifetimes' objective through autograd, on the same compressed
-rows), each the median of 3 runs; the plain lifetimes fit runs once (it takes ~40 s at 1M).
+rows), each the median of 3 runs; the plain lifetimes fit runs once (it takes ~15 s at 1M). The
+Pareto/NBD fit (analytic gradient, unique rows) is compared with lifetimes at 100,000 customers
+(lifetimes takes ~20 s there) and timed alone at 1M (target: under 10 s).
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ def run(quick: bool = False) -> str:
         t_ck, ours = _median_timed(lambda: ck.CLVModel("bgnbd", spend_model=None, engine=engine).fit(data, time_unit="W"))
         est = ours.params_["estimate"]
         diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "a", "b"))
-        rows.append({"task": f"BG/NBD fit, {n:,} customers, engine={engine!r}", "cohortkit s": t_ck,
+        target = " (target ≥ 50×)" if engine == "numpy" else ""
+        rows.append({"task": f"BG/NBD fit, {n:,} customers, engine={engine!r}{target}", "cohortkit s": t_ck,
                      "peer": "lifetimes BetaGeoFitter", "peer s": t_lt, "speed-up": t_lt / t_ck,
                      "check": f"{ours.fit_info_.iloc[0]['n_rows']:,} unique rows; max rel. param diff {diff:.1e}"})
 
@@ -136,15 +139,27 @@ def run(quick: bool = False) -> str:
                  "check": f"{cov.fit_info_.iloc[0]['n_rows']:,} unique rows; {int((z < 1.96).sum())}/15 true "
                           f"coefficients inside their 95% interval, max |z| {z.max():.2f}"})
 
+    # Pareto/NBD: lifetimes fits 100,000 customers in ~20 s (Nelder-Mead on its log-likelihood), so
+    # the comparison is at that size; cohortkit's 1M fit is timed on its own (target < 10 s)
     n_p = 20_000 if quick else 100_000
     pdata = simulate(n_p, "paretonbd", seed=1)
     t_lt, plain = _timed(lambda: lt.ParetoNBDFitter().fit(pdata["frequency"], pdata["recency"], pdata["T"]))
-    t_ck, ours = _timed(lambda: ck.CLVModel("paretonbd", spend_model=None).fit(pdata, time_unit="W"))
+    ck.CLVModel("paretonbd", spend_model=None).fit(pdata.iloc[:2000], time_unit="W")  # warm-up
+    t_ck, ours = _median_timed(lambda: ck.CLVModel("paretonbd", spend_model=None).fit(pdata, time_unit="W"))
     est = ours.params_["estimate"]
     diff = max(abs(est[k] / plain.params_[k] - 1) for k in ("r", "alpha", "s", "beta"))
     rows.append({"task": f"Pareto/NBD fit, {n_p:,} customers", "cohortkit s": t_ck,
                  "peer": "lifetimes ParetoNBDFitter (Nelder-Mead, tol 1e-4)", "peer s": t_lt,
-                 "speed-up": t_lt / t_ck, "check": f"max rel. param diff {diff:.1e}"})
+                 "speed-up": t_lt / t_ck, "check": f"{ours.fit_info_.iloc[0]['n_rows']:,} unique rows; "
+                                                    f"max rel. param diff {diff:.1e}"})
+    n_big = 100_000 if quick else 1_000_000
+    big_p = simulate(n_big, "paretonbd", seed=2)
+    t_big, fitted = _median_timed(lambda: ck.CLVModel("paretonbd", spend_model=None).fit(big_p, time_unit="W"))
+    info = fitted.fit_info_.iloc[0]
+    rows.append({"task": f"Pareto/NBD fit, {n_big:,} customers (target < 10 s)", "cohortkit s": t_big,
+                 "peer": "", "peer s": "", "speed-up": "",
+                 "check": f"{info['n_rows']:,} unique rows; converged: {bool(info['converged'])}; "
+                          f"{'meets' if t_big < 10 else 'MISSES'} the target"})
 
     tx = ck.datasets.load_cdnow()
     copies = 1 if quick else 10

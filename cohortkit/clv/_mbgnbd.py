@@ -83,7 +83,11 @@ class ModifiedBetaGeo(BetaGeo):
 
 
 class ModifiedBetaGeoRowLoglik(BetaGeoRowLoglik):
-    """``ModifiedBetaGeo().loglik`` for fixed rows, bit for bit (see :class:`BetaGeoRowLoglik`)."""
+    """``ModifiedBetaGeo().loglik`` for fixed rows, bit for bit (see :class:`BetaGeoRowLoglik`; ``A_4``
+    depends on the whole row here, so the terms are gathered per row)."""
+
+    def __call__(self, params):
+        return self._per_row(params)
 
     def _terms(self, r, alpha, a, b, log_aT, log_atx):
         # the steps in the frequency only on its distinct values, then gathered: the same bits

@@ -27,7 +27,7 @@ def compress(*columns):
     # Series.to_numpy first: np.asarray(Series) probes attributes that pandas looks up in the index
     cols = [np.asarray(c.to_numpy() if hasattr(c, "to_numpy") else c, float).reshape(-1) for c in columns]
     n = len(cols[0]) if cols else 0
-    ranked = [pd.factorize(col, sort=True, use_na_sentinel=False) for col in cols]  # NaN: its own (last) value
+    ranked = [_rank(col) for col in cols]
     sizes = [max(len(uniq), 1) for _, uniq in ranked]
     space = 1
     for size in sizes:
@@ -40,7 +40,7 @@ def compress(*columns):
         if space <= max(4 * n, 1 << 20):
             present = np.bincount(key, minlength=space)
             keys = np.flatnonzero(present)
-            lookup = np.zeros(space, np.int64)
+            lookup = np.empty(space, np.intp)  # only the present keys are ever read
             lookup[keys] = np.arange(len(keys))
             codes, counts = lookup[key], present[keys]
         else:
@@ -60,6 +60,22 @@ def compress(*columns):
     rows = np.empty((len(counts), stacked.shape[1]))
     rows[codes] = stacked  # every duplicate writes the same values
     return rows, counts.astype(float), codes.astype(np.intp)
+
+
+def _rank(col):
+    """``(ranks, sorted distinct values)`` of a column, as ``pandas.factorize(sort=True)`` gives them
+    (NaN its own, last, value); a column of small whole numbers (a frequency) by counting instead."""
+    import pandas as pd
+
+    if len(col) and 0.0 <= col.min() and col.max() < 1 << 20:  # NaN fails both comparisons
+        whole = col.astype(np.int64)
+        if np.array_equal(whole, col):
+            present = np.bincount(whole)
+            uniq = np.flatnonzero(present)
+            lookup = np.empty(len(present), np.int64)
+            lookup[uniq] = np.arange(len(uniq))
+            return lookup[whole], uniq.astype(float)
+    return pd.factorize(col, sort=True, use_na_sentinel=False)
 
 
 def distinct(values):
