@@ -32,7 +32,7 @@ FUNCTION_SPECIFIC = {
     "steps", "order", "mapping_or_frame", "retention", "values", "annot", "fmt", "exclude", "max_events",
     # CLV
     "merge", "penalizer", "engine", "n_boot", "max_frequency", "step", "t", "T", "r", "alpha", "a", "b",
-    "p", "q", "v", "n", "frequency", "monetary_value", "path", "cuts",
+    "p", "q", "v", "n", "frequency", "monetary_value", "path", "cuts", "shape_covariates",
     # value
     "clv", "rfm", "missing_clv", "cost_per_customer", "target_ltv_cac", "budget", "beta", "min_share",
     "max_share", "plan", "key", "from_", "to", "ascending", "tree", "kgi", "change", "points",

@@ -605,11 +605,13 @@ LINKS = {
 }
 
 
-def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray) -> PurchaseModel:
-    """The covariate version of a registered purchase model (BG/NBD with its analytic gradient)."""
-    if base.name == "bgnbd":
+def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray, shape: bool = False) -> PurchaseModel:
+    """The covariate version of a registered purchase model (BG/NBD with its analytic gradient);
+    ``shape``: the shape ``r`` of the purchase-rate distribution moves with the covariates too."""
+    if base.name == "bgnbd" and not shape:
         return CovariateBetaGeo(design, zg)
     if base.name not in LINKS:
         raise DataError(f"covariates= is not supported with purchase_model={base.name!r}; use one of "
                         f"{sorted(LINKS)}.")
-    return CovariatePurchase(base, design, zg, LINKS[base.name])
+    links = LINKS[base.name] + ((("purchase_shape", "r", 1),) if shape else ())
+    return CovariatePurchase(base, design, zg, links)
