@@ -225,6 +225,25 @@ def build_report(
     work.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
+    here = os.getcwd()  # papermill changes the working folder per notebook; two at a time can leave it changed
+    try:
+        executed, facts = _execute_with_summary(sources, work, requested, kernel_name, jobs, notebooks, lang,
+                                                summary, customer_col, date_col, amount_col, campaign_col, currency)
+    finally:
+        os.chdir(here)
+    wall = time.perf_counter() - start
+    _refuse_personal_data(executed)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _render_pages(executed, out, secrets, lang=lang)
+    if facts is not None:
+        facts = _scrub_summary(facts, secrets)
+    _write_glossary(out, lang)
+    return _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang)
+
+
+def _execute_with_summary(sources, work, requested, kernel_name, jobs, notebooks, lang, summary,
+                          customer_col, date_col, amount_col, campaign_col, currency):
+    """Execute the notebooks while this process computes the executive summary."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
         # the summary is computed in this process while the kernels run the notebooks
         pending = side.submit(
@@ -236,14 +255,7 @@ def build_report(
         ) if summary else None
         executed = _execute_all(sources, work, requested, kernel_name, jobs, cwd=notebooks, lang=lang)
         facts = pending.result() if pending is not None else None
-    wall = time.perf_counter() - start
-    _refuse_personal_data(executed)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = _render_pages(executed, out, secrets, lang=lang)
-    if facts is not None:
-        facts = _scrub_summary(facts, secrets)
-    _write_glossary(out, lang)
-    return _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang)
+    return executed, facts
 
 
 def _translated_sources(sources: list[Path], folder: Path, lang: str) -> list[Path]:

@@ -81,3 +81,27 @@ def test_make_report_passes_every_variable():
 
 
 # The series on a user's own transactions file (CDNOW under other column names): tests/test_report_owndata.py
+
+
+def test_build_report_leaves_the_working_folder_as_it_was(tmp_path, monkeypatch):
+    """papermill changes the process's folder to each notebook's while it runs it; with two notebooks at
+    a time the changes interleave and once left the process in notebooks/, so the next build's relative
+    output path landed there (seen when building the English and Japanese editions in one process).
+    Whatever the execution does to the folder, build_report puts it back."""
+    import os
+
+    import cohortkit._report as report
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 00 — page")]),
+                   notebooks / "00-page.ipynb")
+
+    def execute_and_wander(*args, **kwargs):
+        os.chdir(notebooks)  # what an interleaved papermill run can leave behind
+        return []
+
+    monkeypatch.setattr(report, "_execute_all", execute_and_wander)
+    monkeypatch.chdir(tmp_path)
+    index = report.build_report(Path("notebooks"), Path("reports"), work=Path("work"), summary=False)
+    assert os.getcwd() == str(tmp_path) and index == tmp_path / "reports" / "index.html"

@@ -518,7 +518,9 @@ def test_editions_link_to_each_other(chromium, tmp_path, monkeypatch):
     (tmp_path / "locale" / "ja").mkdir(parents=True)
     (tmp_path / "locale" / "ja" / "01-two-editions.toml").write_text(TWO_EDITIONS_CATALOGUE, encoding="utf-8")
     monkeypatch.setattr(i18n, "LOCALE", tmp_path / "locale")
+    here = os.getcwd()
     build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)
+    assert os.getcwd() == here  # papermill's per-notebook folder changes are undone
     ja = build_report(notebooks, tmp_path / "reports" / "ja", work=tmp_path / "work", lang="ja", summary=False)
     en = build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)  # now links ja
     result_en = inspect_page(chromium, en, tmp_path / "en")
