@@ -79,9 +79,14 @@ def _rank(col):
 
 
 def distinct(values):
-    """Sorted distinct values of a column and the index of each value among them."""
-    uniq, inverse = np.unique(np.asarray(values, float), return_inverse=True)
-    return uniq, inverse.reshape(-1)
+    """Sorted distinct values of a column and the index of each value among them (as
+    ``np.unique(values, return_inverse=True)``, by hashing or counting instead of sorting)."""
+    values = np.asarray(values, float).reshape(-1)
+    if np.isnan(values).any():  # np.unique's rules for NaN
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    ranks, uniq = _rank(values)
+    return np.asarray(uniq, float), np.asarray(ranks, np.intp)
 
 
 def dot(u, v):
