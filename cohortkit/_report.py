@@ -518,7 +518,8 @@ _PAGE_TEMPLATE = r"""
 body:not(.ck-show-code) .jp-CodeCell .jp-Cell-inputWrapper { display: none; }
 body:not(.ck-show-code) .jp-CodeCell.jp-mod-noOutputs { display: none; }
 .ck-bar { position: sticky; top: 0; z-index: 10; display: flex; gap: 1rem; align-items: center;
-  padding: 0.4rem 1rem; background: #fafafa; border-bottom: 1px solid #ddd; font: 14px system-ui, sans-serif; }
+  padding: 0.4rem 1rem; background: #fafafa; border-bottom: 1px solid #ddd; font-size: 14px;
+  font-family: system-ui, sans-serif; }
 .ck-bar button { font: inherit; padding: 0.15rem 0.7rem; cursor: pointer; }
 </style>
 {% endblock extra_css %}
@@ -614,7 +615,8 @@ def _render_pages(executed: list[_Executed], out: Path, secrets: dict[str, str] 
 # would show as empty boxes ("tofu")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
 _FONT_FAMILY = "ck-japanese"
-_FONT_DECLARATION = re.compile(r"((?:--jp-[\w-]*font-family|font-family)\s*:\s*)([^;{}]+?)(\s*(?:!important\s*)?[;}])")
+_FONT_DECLARATION = re.compile(
+    r"((?:--jp-[\w-]*font-family[\w-]*|font-family)\s*:\s*)([^;{}]+?)(\s*(?:!important\s*)?[;}])")
 
 
 @lru_cache(maxsize=32)
@@ -641,14 +643,16 @@ def embed_japanese_font(page: str) -> str:
     """``page`` (HTML) with the Japanese characters it uses embedded as a web font.
 
     The font is IPAex Gothic, the one the plots use, cut to the characters of this page (a few hundred
-    kB for a notebook in Japanese) and added last to every ``font-family`` of the page's CSS: Latin text
-    keeps its fonts, and Japanese renders the same on a machine with no Japanese font installed. A page
-    without Japanese characters is returned unchanged.
+    kB for a notebook in Japanese) and put first in every ``font-family`` of the page's CSS. It has no
+    Latin letters or digits, so those keep the page's fonts; Japanese renders the same on a machine with
+    no Japanese font installed. (Put last, behind ``sans-serif``, Chromium painted empty boxes where the
+    system had no Japanese font, though its layout used the embedded one.) A page without Japanese
+    characters is returned unchanged.
 
     >>> embed_japanese_font("<html><head></head><body>CTR</body></html>")
     '<html><head></head><body>CTR</body></html>'
     >>> page = embed_japanese_font("<html><head><style>p { font-family: serif; }</style></head><body>顧客</body></html>")
-    >>> "font-family: serif, ck-japanese;" in page and "data:font/woff;base64," in page
+    >>> "font-family: ck-japanese, serif;" in page and "data:font/woff;base64," in page
     True
     """
     characters = "".join(sorted(set(_CJK.findall(page))))
@@ -659,14 +663,14 @@ def embed_japanese_font(page: str) -> str:
         families = match.group(2)
         if _FONT_FAMILY in families or families.strip().startswith(("inherit", "var(", "initial", "unset")):
             return match.group(0)
-        return f"{match.group(1)}{families}, {_FONT_FAMILY}{match.group(3)}"
+        return f"{match.group(1)}{_FONT_FAMILY}, {families}{match.group(3)}"
 
     head, rest = page.split("</head>", 1)
     head = _FONT_DECLARATION.sub(append, head)
     data = base64.b64encode(_font_subset(characters)).decode("ascii")
     style = (f'<style>@font-face {{ font-family: {_FONT_FAMILY}; src: url(data:font/woff;base64,{data}) '
              f'format("woff"); font-display: block; }}\n'
-             f"body {{ font-family: system-ui, sans-serif, {_FONT_FAMILY}; }}</style>\n")
+             f"body {{ font-family: {_FONT_FAMILY}, system-ui, sans-serif; }}</style>\n")
     return head + style + "</head>" + rest
 
 

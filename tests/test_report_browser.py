@@ -93,29 +93,13 @@ window.addEventListener("load", function () {
   result.code_inputs = document.querySelectorAll(".jp-CodeCell .jp-Cell-inputWrapper").length;
   result.code_visible = visibleCode();
   if (toggle) { toggle.click(); result.code_visible_after_toggle = visibleCode(); toggle.click(); }
-  // Japanese characters drawn as the missing-glyph box ("tofu"): each is drawn on a canvas in the
-  // font of the page's text and compared with a private-use character that no font has
-  var chars = Array.from(new Set(document.body.innerText.match(
-    /[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/g) || []));
-  var el = document.querySelector(".jp-RenderedMarkdown p, .jp-RenderedHTMLCommon, p, td") || document.body;
-  var font = "32px " + getComputedStyle(el).fontFamily;
-  result.font = font;
-  result.japanese_chars = chars.length;
-  document.fonts.load(font, chars.join("") || "a").then(function () {
-    var canvas = document.createElement("canvas");
-    canvas.width = 44; canvas.height = 44;
-    var ctx = canvas.getContext("2d");
-    function pixels(ch) {
-      ctx.clearRect(0, 0, 44, 44); ctx.font = font; ctx.fillText(ch, 4, 34);
-      return Array.prototype.join.call(ctx.getImageData(0, 0, 44, 44).data, ",");
-    }
-    var box = pixels("\ue000");
-    result.tofu = chars.filter(function (c) { return pixels(c) === box; }).join("");
-    var pre = document.createElement("pre");
-    pre.id = "%s";
-    pre.textContent = JSON.stringify(result);
-    document.body.appendChild(pre);
-  });
+  // the Japanese characters the page shows (screenshot_tofu checks that each one renders)
+  result.japanese_chars = Array.from(new Set(document.body.innerText.match(
+    /[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]/g) || [])).join("");
+  var pre = document.createElement("pre");
+  pre.id = "%s";
+  pre.textContent = JSON.stringify(result);
+  document.body.appendChild(pre);
 });
 </script>
 """ % RESULT_ID
@@ -196,9 +180,53 @@ def page_problems(result: dict) -> list[str]:
         problems.append(f"console: {result['console']}")
     if result["missing_anchors"]:
         problems.append(f"links to missing anchors: {result['missing_anchors']}")
-    if result.get("tofu"):
-        problems.append(f"{len(result['tofu'])} Japanese characters render as empty boxes: {result['tofu'][:40]}")
     return problems
+
+
+CELL = 48  # px: one character per cell in the probe page
+
+
+def screenshot_tofu(chromium: str, page: Path, scratch: Path, characters: str | None = None) -> str:
+    """The Japanese characters of ``page`` that a screenshot shows as the missing-glyph box ("tofu").
+
+    A probe page with ``page``'s own ``<head>`` (its CSS, font stacks and embedded fonts) shows each
+    character in a cell of the page's text style, after a private-use character that no font has; the
+    probe is screenshotted and every cell that is pixel-identical to the private-use one is tofu."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    html = page.read_text(encoding="utf-8")
+    head = re.search(r"<head>(.*?)</head>", html, re.S).group(1)
+    chars = characters if characters is not None else "".join(sorted(set(_CJK_TEXT.findall(
+        re.sub(r"<(script|style)[^>]*>.*?</\1>|<[^>]+>|data:[^\"')]+", " ", html, flags=re.S)))))
+    chars = "\ue000" + chars
+    per_row = 20
+    cells = "".join(f'<span class="ck-probe">{c}</span>' for c in chars)
+    probe = (f"<!DOCTYPE html><html><head>{head}<style>.ck-probe {{ display: block; margin: 0; padding: 0; "
+             f"font-size: 34px; line-height: {CELL}px; text-align: center; overflow: hidden; color: #000; }} "
+             f"#ck-grid {{ position: absolute; top: 0; left: 0; margin: 0; padding: 0; background: #fff; "
+             f"display: grid; grid-template-columns: repeat({per_row}, {CELL}px); grid-auto-rows: {CELL}px; }}"
+             "</style></head><body>"
+             f'<div id="ck-grid" class="jp-RenderedHTMLCommon jp-RenderedMarkdown">{cells}</div></body></html>')
+    target = scratch / f"probe-{page.stem}.html"
+    target.write_text(probe, encoding="utf-8")
+    shot = scratch / f"probe-{page.stem}.png"
+    rows = -(-len(chars) // per_row)
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={scratch / 'profile'}", "--hide-scrollbars",
+                    f"--window-size={per_row * CELL},{rows * CELL + 100}", f"--screenshot={shot}", target.as_uri()],
+                   capture_output=True, text=True, timeout=120)
+    pixels = mpimg.imread(shot)[..., :3]
+
+    def cell(i: int):
+        r, c = divmod(i, per_row)
+        return pixels[r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL]
+
+    box = cell(0)  # blank or a box, depending on the first font's missing glyph; a failed shot: all tofu
+    return "".join(ch for i, ch in enumerate(chars) if i and np.array_equal(cell(i), box))
+
+
+_CJK_TEXT = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
 
 
 def link_problems(page: Path, links: list[str]) -> list[str]:
@@ -413,7 +441,9 @@ def check_real_report(chromium, folder: Path, tmp_path: Path, lang: str) -> None
         assert ".ipynb" not in " ".join(result["links"]), name
         assert "https://" not in " ".join(re.findall(r'<script[^>]*src="[^"]*"', body)), name
         if lang == "ja":
-            assert result["japanese_chars"] > 30, name
+            assert len(result["japanese_chars"]) > 30, name
+        if result["japanese_chars"]:
+            assert screenshot_tofu(chromium, page, tmp_path / page.stem) == "", name
         if name == "glossary.html":
             assert "顧客生涯価値" in result["text"] and result["links"] == ["index.html"]
             continue
@@ -472,19 +502,23 @@ def test_japanese_renders_without_japanese_system_fonts(chromium, report, tmp_pa
     Japanese fonts shows empty boxes (the check can fail)."""
     page = report.parent / "01-browser-check.html"
     result = inspect_page(chromium, page, tmp_path / "with")
-    assert result["japanese_chars"] == len(set("ブラウザ確認")) and result["tofu"] == ""
-    assert "ck-japanese" in result["font"]
+    assert sorted(result["japanese_chars"]) == sorted(set("ブラウザ確認"))
+    assert screenshot_tofu(chromium, page, tmp_path / "with") == ""
     glossary = inspect_page(chromium, report.parent / "glossary.html", tmp_path / "glossary")
-    assert glossary["japanese_chars"] > 100 and page_problems(glossary) == []
+    assert len(glossary["japanese_chars"]) > 100 and page_problems(glossary) == []
+    assert screenshot_tofu(chromium, report.parent / "glossary.html", tmp_path / "glossary") == ""
     if _has_japanese_system_font():
         pytest.skip("this machine has a Japanese system font: the control without the embedded font "
                     "would render too")
     stripped = tmp_path / "stripped.html"
     stripped.write_text(re.sub(r"<style>@font-face \{ font-family: ck-japanese;.*?</style>", "",
                                page.read_text(encoding="utf-8"), flags=re.S), encoding="utf-8")
-    control = inspect_page(chromium, stripped, tmp_path / "without")
-    assert sorted(control["tofu"]) == sorted(set("ブラウザ確認"))
-    assert any("render as empty boxes" in p for p in page_problems(control))
+    assert len(screenshot_tofu(chromium, stripped, tmp_path / "without", "ブラウザ確認")) >= 4  # all but a few
+    # and with the embedded font last in the font stacks, behind sans-serif, Chromium painted boxes too
+    last = tmp_path / "last.html"
+    last.write_text(page.read_text(encoding="utf-8").replace("ck-japanese, ", "").replace(
+        "font-family: system-ui, sans-serif;", "font-family: system-ui, sans-serif, ck-japanese;"), encoding="utf-8")
+    assert screenshot_tofu(chromium, last, tmp_path / "last", "ブラウザ確認") != ""
 
 
 TWO_EDITIONS_CATALOGUE = """[cells."t-00"]
@@ -531,7 +565,8 @@ def test_editions_link_to_each_other(chromium, tmp_path, monkeypatch):
         assert link_problems(page, result["links"]) == [] and page_problems(result) == []
     page = inspect_page(chromium, ja.parent / "01-two-editions.html", tmp_path / "page")
     assert page["headings"] == ["01 — 二つの版"] and "language: ja" in page["text"]
-    assert page["tofu"] == "" and page_problems(page) == []
+    assert page_problems(page) == []
+    assert screenshot_tofu(chromium, ja.parent / "01-two-editions.html", tmp_path / "page") == ""
 
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
