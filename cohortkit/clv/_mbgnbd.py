@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from ._bgnbd import BetaGeo, BetaGeoObjective, BetaGeoRowLoglik, by_distinct, nbd_log_pmf, signed_log_hyp2f1
+from ._bgnbd import (BetaGeo, BetaGeoObjective, BetaGeoRowLoglik, by_distinct, log_add_exp, nbd_log_pmf,
+                     signed_log_hyp2f1)
 from ._expectation import closed_form_condition
 
 __all__ = ["ModifiedBetaGeo"]
@@ -31,7 +32,7 @@ class ModifiedBetaGeo(BetaGeo):
         a2 = gammaln(a + b) + gammaln(b + x + 1) - gammaln(b) - gammaln(a + b + x + 1)
         a3 = -(r + x) * np.log(alpha + T)
         a4 = np.log(a) - np.log(b + x) + (r + x) * (np.log(alpha + T) - np.log(alpha + tx))
-        return a1 + a2 + a3 + np.logaddexp(a4, 0.0)
+        return a1 + a2 + a3 + log_add_exp(a4, 0.0)
 
     def row_loglik(self, x, tx, T):
         return ModifiedBetaGeoRowLoglik(x, tx, T)
@@ -98,7 +99,7 @@ class ModifiedBetaGeoRowLoglik(BetaGeoRowLoglik):
         rx = (r + ux)[xi]
         a3 = -rx * log_aT
         a4 = (np.log(a) - np.log(b + ux))[xi] + rx * (log_aT - log_atx)
-        return a12 + a3 + np.logaddexp(a4, 0.0)
+        return a12 + a3 + log_add_exp(a4, 0.0)
 
 
 class ModifiedBetaGeoObjective(BetaGeoObjective):
