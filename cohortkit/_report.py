@@ -775,11 +775,11 @@ _TEXT = {
         "tau": "順位の逆転（ケンドールのτ、CTR対LTV-ROAS）",
         "tau_detail": "{n}件中{moved}件の順位が変わる。1 = 同じ順、−1 = 逆順",
         "best": "最良キャンペーンのLTV-ROAS",
-        "best_detail": "{campaign}：顧客の生涯粗利（粗利率30 %）÷ 広告費。1を超えれば広告費を回収",
+        "best_detail": "{campaign}：顧客の生涯粗利（粗利率30%）÷ 広告費。1を超えれば広告費を回収",
         "retention": "1か月後のリテンション",
-        "retention_detail": "新規顧客{size:,}人のうち{active:,}人が初回購入の翌月にも購入（全コホート、95 %区間）",
+        "retention_detail": "新規顧客{size:,}人のうち{active:,}人が初回購入の翌月にも購入（全コホート、95%区間）",
         "clv": "顧客1人あたりの予測価値（今後52週）",
-        "clv_detail": "BG/NBD + Gamma-Gamma、顧客{customers:,}人、売上を年10 %で割引。稼働確率 {alive}",
+        "clv_detail": "BG/NBD + Gamma-Gamma、顧客{customers:,}人、売上を年10%で割引。稼働確率 {alive}",
         "slope": "CTR順位 → LTV-ROAS順位",
         "rank_ctr": "CTRの順位", "rank_ltv": "LTV-ROASの順位", "rank": "順位（1 = 最良）",
         "heatmap": "月次獲得コホート別リテンション",
@@ -809,28 +809,46 @@ class Summary:
     numbers: dict = field(default_factory=dict)  # the raw values, for tests and re-use
 
 
-def _money(value: float, currency: str = "¥") -> str:
-    """``¥1,234`` (whole units)."""
+def _money(value: float, currency: str = "¥", lang: str = "en") -> str:
+    """``¥1,234`` (whole units); ``1,234円`` in Japanese.
+
+    >>> _money(5175.2), _money(5175.2, lang="ja"), _money(32.1, "$", lang="ja")
+    ('¥5,175', '5,175円', '$32')
+    """
+    if currency == "¥":
+        from .format import money
+
+        return money(value, digits=0, lang=lang)
     return f"{currency}{value:,.0f}"
 
 
-def _pct(value: float) -> str:
-    """``12.3 %``."""
-    return f"{100 * value:.1f} %"
+def _pct(value: float, lang: str = "en") -> str:
+    """``12.3 %`` (``12.3%`` in Japanese)."""
+    from .format import percent
+
+    return percent(value, lang=lang)
 
 
-def _pct_ci(value: float, lower: float, upper: float) -> str:
+def _pct_ci(value: float, lower: float, upper: float, lang: str = "en") -> str:
     """``12.3 % (11.8–12.9)``: a rate with its interval, in percent.
 
-    >>> _pct_ci(0.15203, 0.14703, 0.15718)
-    '15.2 % (14.7–15.7)'
+    >>> _pct_ci(0.15203, 0.14703, 0.15718), _pct_ci(0.15203, 0.14703, 0.15718, lang="ja")
+    ('15.2 % (14.7–15.7)', '15.2% (14.7–15.7)')
     """
-    return f"{100 * value:.1f} % ({100 * lower:.1f}–{100 * upper:.1f})"
+    from .format import interval
+
+    return interval(value, lower, upper, lang=lang)
 
 
-def _ratio_ci(value: float, lower: float, upper: float) -> str:
-    """``2.41 (2.20–2.63)``."""
-    return f"{value:.2f} ({lower:.2f}–{upper:.2f})"
+def _ratio_ci(value: float, lower: float, upper: float, lang: str = "en") -> str:
+    """``2.41 (2.20–2.63)``.
+
+    >>> _ratio_ci(2.4132, 2.2, 2.634)
+    '2.41 (2.20–2.63)'
+    """
+    from .format import interval
+
+    return interval(value, lower, upper, kind="number", lang=lang)
 
 
 def _png(fig) -> bytes:
@@ -922,13 +940,13 @@ def executive_summary(
             text["leaders"], text["leaders_value"].format(ctr=ctr_best, ltv=ltv_best),
             text["leaders_detail"].format(
                 ctr=ctr_best, ltv=ltv_best, n=n,
-                ctr_rate="CTR " + _pct_ci(ctr_row["ctr"], ctr_row["ctr_lower"], ctr_row["ctr_upper"]),
+                ctr_rate="CTR " + _pct_ci(ctr_row["ctr"], ctr_row["ctr_lower"], ctr_row["ctr_upper"], lang),
                 ctr_ltv_rank=int(ctr_row["rank_ltv_roas"]), ltv_ctr_rank=int(best["rank_ctr"])),
         ))
         result.tiles.append((text["tau"], f"{shift.attrs['kendall_tau']:+.2f}".replace("-", "−"),
                              text["tau_detail"].format(moved=shift.attrs["n_moved"], n=n)))
         lower, upper = best.get("ltv_roas_lower"), best.get("ltv_roas_upper")
-        shown = (_ratio_ci(best["ltv_roas"], lower, upper) if pd.notna(lower) and pd.notna(upper)
+        shown = (_ratio_ci(best["ltv_roas"], lower, upper, lang) if pd.notna(lower) and pd.notna(upper)
                  else f"{best['ltv_roas']:.2f}")
         result.tiles.append((text["best"], shown, text["best_detail"].format(campaign=ltv_best)))
 
@@ -939,10 +957,10 @@ def executive_summary(
     if size:
         rate = ck.rate(active, size).iloc[0]
         result.numbers["month1_retention"] = float(rate["rate"])
-        result.tiles.append((text["retention"], _pct_ci(rate["rate"], rate["lower"], rate["upper"]),
+        result.tiles.append((text["retention"], _pct_ci(rate["rate"], rate["lower"], rate["upper"], lang),
                              text["retention_detail"].format(active=active, size=size)))
-    result.tiles.append((text["clv"], _money(residual.mean(), currency),
-                         text["clv_detail"].format(customers=len(rfm), alive=_pct(result.numbers["p_alive"]))))
+    result.tiles.append((text["clv"], _money(residual.mean(), currency, lang),
+                         text["clv_detail"].format(customers=len(rfm), alive=_pct(result.numbers["p_alive"], lang))))
 
     # the two plots
     if value is not None:

@@ -574,13 +574,16 @@ _ENGLISH_RUN = re.compile(r"\b[A-Za-z][a-z']+(?:[ \-][A-Za-z][a-z']+){4,}\b")
 
 
 def _table_numbers(executed: Path) -> list[str]:
-    """Every number in the HTML tables the notebook displays (commas and leading zeros dropped)."""
+    """Every number in the number cells of the HTML tables the notebook displays (commas and leading
+    zeros dropped; cells with words are left out)."""
     nb = nbformat.read(executed, as_version=4)
     numbers = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             table = output.get("data", {}).get("text/html", "")
             for td in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S):
+                if re.search(r"[A-Za-z\u3040-\u9fff]", td.replace("円", "")):
+                    continue  # a label or a name, which the editions word differently ("5+ purchases")
                 numbers += [n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(td)]
     return numbers
 
