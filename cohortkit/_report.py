@@ -238,7 +238,27 @@ def build_report(
     if facts is not None:
         facts = _scrub_summary(facts, secrets)
     _write_glossary(out, lang)
-    return _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang)
+    index = _write_index(out, rows, data, facts, wall=wall, jobs=jobs, lang=lang)
+    _link_from_english_edition(out, lang)
+    return index
+
+
+def _link_from_english_edition(out: Path, lang: str) -> None:
+    """After ``make report LANG=ja`` (into reports/ja), the English index in reports/ links to it too."""
+    english = out.parent / "index.html"
+    if lang == "en" or out.name != lang or not english.is_file():
+        return
+    page = english.read_text(encoding="utf-8")
+    link = f'{lang}/index.html'
+    if f'href="{link}"' in page or '<p class="more">' not in page:
+        return
+    text = _TEXT["en"]["other_edition"]
+    page = re.sub(r'(<p class="more">.*?)(</p>)',
+                  lambda m: f'{m.group(1)} · <a href="{link}" hreflang="{lang}">{text}</a>{m.group(2)}', page,
+                  count=1, flags=re.S)
+    english.write_text(embed_japanese_font(re.sub(r"<style>@font-face \{ font-family: ck-japanese;.*?</style>\n",
+                                                  "", page, flags=re.S).replace("ck-japanese, ", "")),
+                       encoding="utf-8")
 
 
 def _execute_with_summary(sources, work, requested, kernel_name, jobs, notebooks, lang, summary,

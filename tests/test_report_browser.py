@@ -553,10 +553,14 @@ def test_editions_link_to_each_other(chromium, tmp_path, monkeypatch):
     (tmp_path / "locale" / "ja" / "01-two-editions.toml").write_text(TWO_EDITIONS_CATALOGUE, encoding="utf-8")
     monkeypatch.setattr(i18n, "LOCALE", tmp_path / "locale")
     here = os.getcwd()
-    build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)
+    en = build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)
     assert os.getcwd() == here  # papermill's per-notebook folder changes are undone
+    assert "ja/index.html" not in en.read_text(encoding="utf-8")
     ja = build_report(notebooks, tmp_path / "reports" / "ja", work=tmp_path / "work", lang="ja", summary=False)
-    en = build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)  # now links ja
+    # the English index, built before, now links to the Japanese edition (and rebuilding it keeps the link)
+    linked = en.read_text(encoding="utf-8")
+    assert linked.count('href="ja/index.html"') == 1 and linked.count("@font-face") == 1
+    en = build_report(notebooks, tmp_path / "reports", work=tmp_path / "work", summary=False)
     result_en = inspect_page(chromium, en, tmp_path / "en")
     result_ja = inspect_page(chromium, ja, tmp_path / "ja")
     assert result_en["links"] == ["01-two-editions.html", "glossary.html", "ja/index.html"]
