@@ -39,7 +39,8 @@ from ._base import Objective, PurchaseModel, SpendModel, penalty
 from ._rows import compress, dot
 
 __all__ = ["Design", "CovariateBetaGeo", "CovariateGammaGamma", "CovariatePurchase", "NumericObjective",
-           "covariate_frame", "group_codes", "hessian_se", "value_hessian", "covariate_purchase_model"]
+           "covariate_frame", "group_codes", "hessian_se", "value_hessian", "covariate_purchase_model",
+           "shape_test", "penalised_loglik", "SHAPE_TEST_LEVEL"]
 
 
 class Design:
@@ -615,3 +616,48 @@ def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray
                         f"{sorted(LINKS)}.")
     links = LINKS[base.name] + ((("purchase_shape", "r", 1),) if shape else ())
     return CovariatePurchase(base, design, zg, links)
+
+
+#: significance level of the likelihood-ratio test of ``shape_covariates="auto"``
+SHAPE_TEST_LEVEL = 0.05
+
+
+def penalised_loglik(model: PurchaseModel, rows, counts, log_x, penalizer) -> float:
+    """The penalised log-likelihood a fit maximises, in total (``-n`` times its objective at ``log_x``),
+    on the model's scaled rows. Two models of the same rows share the scaling, so differences are
+    differences of log-likelihoods (the time scale adds a term in the data only)."""
+    columns = tuple(np.asarray(rows, float).T)
+    objective = model.gradient_objective(model.scaled_rows(columns, model.time_scale(columns)), counts, penalizer)
+    return -float(np.sum(counts)) * float(objective(np.asarray(log_x, float), gradient=False)[0])
+
+
+def shape_test(shared, shared_fit, shaped, shaped_fit, rows, counts, penalizer, level=SHAPE_TEST_LEVEL) -> dict:
+    """Likelihood-ratio test of a shared ``r`` against ``r`` by covariates (``shape_covariates="auto"``).
+
+    The shared model is the shaped one with its ``purchase_shape`` coefficients at 0, where their
+    penalty is 0 too, so twice the difference of the *penalised* log-likelihoods (the quantities the
+    two fits maximise) is >= 0 and, with the penalty small against n, nearly chi-squared with ``df`` =
+    the number of extra coefficients under the shared model. The richer model is kept when its
+    p-value is below ``level`` and its fit converged. Returns a dict: ``test, level, df,
+    penalised_log_likelihood_shared / _shape, log_likelihood_shared / _shape`` (unpenalised, in the
+    fit's time unit, as ``fit_info_``), ``statistic, p_value, shape_converged, chosen`` (``"shared"``
+    or ``"shape"``).
+    """
+    from scipy.stats import chi2
+
+    rows = np.asarray(rows, float)
+    columns = tuple(rows.T)
+    df = len(shaped.params) - len(shared.params)
+    pll0 = penalised_loglik(shared, rows, counts, shared_fit.log_x, penalizer)
+    pll1 = penalised_loglik(shaped, rows, counts, shaped_fit.log_x, penalizer)
+    with np.errstate(all="ignore"):
+        ll0 = float(np.sum(counts * shared.loglik(shared_fit.params, *columns)))
+        ll1 = float(np.sum(counts * shaped.loglik(shaped_fit.params, *columns)))
+    stat = max(2.0 * (pll1 - pll0), 0.0) if np.isfinite(pll1) else 0.0
+    p = float(chi2.sf(stat, df))
+    converged = bool(shaped_fit.converged)
+    return {"test": "likelihood ratio", "level": float(level), "df": int(df),
+            "penalised_log_likelihood_shared": pll0, "penalised_log_likelihood_shape": pll1,
+            "log_likelihood_shared": ll0, "log_likelihood_shape": ll1,
+            "statistic": float(stat), "p_value": p, "shape_converged": converged,
+            "chosen": "shape" if (p < level and converged) else "shared"}
