@@ -80,7 +80,8 @@ def write_input(path: Path, n_rows: int, seed: int = 7) -> Path:
     return path
 
 
-def _tree_rss(proc) -> int:
+def _tree_rss(proc, per_process: dict | None = None) -> int:
+    """The summed RSS of ``proc`` and its descendants; ``per_process`` keeps each one's largest RSS."""
     import psutil
 
     total = 0
@@ -90,9 +91,13 @@ def _tree_rss(proc) -> int:
         return 0
     for p in members:
         try:
-            total += p.memory_info().rss
+            rss = p.memory_info().rss
         except psutil.Error:
-            pass
+            continue
+        total += rss
+        if per_process is not None:
+            label = "report" if p.pid == proc.pid else f"kernel {p.pid}"
+            per_process[label] = max(per_process.get(label, 0), rss)
     return total
 
 
@@ -136,7 +141,7 @@ def run_report(data: Path, work: Path, jobs: int = 2, notebooks: Path = ROOT / "
     timings = executed / "timings.json"
     if timings.exists():
         timings.unlink()  # the report orders notebooks by the last run's times: start from none
-    peak, samples = 0, []
+    peak, samples, per_process = 0, [], {}
     started_at = time.time()
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -145,7 +150,7 @@ def run_report(data: Path, work: Path, jobs: int = 2, notebooks: Path = ROOT / "
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     while proc.poll() is None:
-        rss = _tree_rss(ps)
+        rss = _tree_rss(ps, per_process)
         peak = max(peak, rss)
         samples.append((round(time.perf_counter() - start, 1), rss))
         time.sleep(0.2)
@@ -154,7 +159,8 @@ def run_report(data: Path, work: Path, jobs: int = 2, notebooks: Path = ROOT / "
     # two notebooks print at a time, so one line may hold the end of one message and another message
     per_notebook = {name: float(secs) for name, secs in re.findall(r"executed (\S+\.ipynb) in ([\d.]+) s", "".join(lines))}
     return {"seconds": seconds, "peak_gb": peak / 1e9, "started_at": started_at, "returncode": proc.returncode, "per_notebook": per_notebook,
-            "output": "".join(lines)[-4000:], "samples": samples}
+            "output": "".join(lines)[-4000:], "samples": samples,
+            "peak_gb_by_process": {k: v / 1e9 for k, v in sorted(per_process.items(), key=lambda kv: -kv[1])}}
 
 
 def section(n_rows: int, data: Path, result: dict, executed: Path | None = None) -> str:
@@ -181,6 +187,10 @@ def section(n_rows: int, data: Path, result: dict, executed: Path | None = None)
         *[f"| {name} | {secs:.1f} |" for name, secs in sorted(result["per_notebook"].items())],
         "",
     ]
+    by_process = result.get("peak_gb_by_process") or {}
+    if by_process:
+        lines += ["Largest RSS of each process (at different moments, so they do not add up to the peak): "
+                  + ", ".join(f"{name} {gb:.2f} GB" for name, gb in by_process.items() if gb >= 0.1) + ".\n"]
     cells = slowest_cells(executed) if executed is not None else []
     if cells:
         lines += ["The slowest cells (papermill's duration of each cell):\n",

@@ -66,8 +66,32 @@ def get_backend():
         con = ibis.duckdb.connect()
         # Timestamps are compared as UTC wall-clock times (shared/ENGINE.md, guardrail 7).
         con.raw_sql("SET TimeZone = 'UTC'")
+        _apply_limits(con)
         _BACKEND = con
     return _BACKEND
+
+
+# Environment variables that cap the embedded DuckDB of this process (``make report`` sets them for its
+# kernels and itself, so that several processes share the machine instead of each taking DuckDB's
+# default of 80 % of its memory). They change where DuckDB spills to disk, never a result.
+MEMORY_LIMIT_ENV = "COHORTKIT_DUCKDB_MEMORY_LIMIT"  # e.g. "1.5GB"
+THREADS_ENV = "COHORTKIT_DUCKDB_THREADS"  # e.g. "2"
+
+
+def _apply_limits(con) -> None:
+    import os
+    import re
+
+    limit = os.environ.get(MEMORY_LIMIT_ENV, "").strip()
+    if limit:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, flags=re.I):
+            raise DataError(f"{MEMORY_LIMIT_ENV}={limit!r}: expected a size such as '1.5GB'")
+        con.raw_sql(f"SET memory_limit = '{limit}'")
+    threads = os.environ.get(THREADS_ENV, "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise DataError(f"{THREADS_ENV}={threads!r}: expected a whole number of threads, 1 or more")
+        con.raw_sql(f"SET threads = {int(threads)}")
 
 
 def execute(expr: ir.Expr, *, backend_of: ir.Expr | None = None) -> pd.DataFrame:

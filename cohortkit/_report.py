@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import concurrent.futures
+import contextlib
 import datetime as _dt
 import html
 import io
@@ -264,7 +265,7 @@ def _link_from_english_edition(out: Path, lang: str) -> None:
 def _execute_with_summary(sources, work, requested, kernel_name, jobs, notebooks, lang, summary,
                           customer_col, date_col, amount_col, campaign_col, currency):
     """Execute the notebooks while this process computes the executive summary."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
+    with _duckdb_limits(jobs), concurrent.futures.ThreadPoolExecutor(max_workers=1) as side:
         # the summary is computed in this process while the kernels run the notebooks
         pending = side.submit(
             _summary_or_note, requested.get("data_path"), customer_col=customer_col or "customer_id",
@@ -276,6 +277,34 @@ def _execute_with_summary(sources, work, requested, kernel_name, jobs, notebooks
         executed = _execute_all(sources, work, requested, kernel_name, jobs, cwd=notebooks, lang=lang)
         facts = pending.result() if pending is not None else None
     return executed, facts
+
+
+# DuckDB's memory limit per process while the report runs (this process and ``jobs`` kernels): its default,
+# 80 % of the machine's memory in *each* process, lets three processes together ask for more than twice
+# the machine. A limit only changes when DuckDB spills to disk, never a number.
+_DUCKDB_MEMORY_PER_PROCESS = "1GB"
+
+
+@contextlib.contextmanager
+def _duckdb_limits(jobs: int):
+    """Set cohortkit's DuckDB limits in the environment the kernels inherit (a user's own setting wins)."""
+    from ._engine import MEMORY_LIMIT_ENV, THREADS_ENV
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = {MEMORY_LIMIT_ENV: _DUCKDB_MEMORY_PER_PROCESS,
+              THREADS_ENV: str(max(1, cores // max(1, int(jobs))))}
+    before = {name: os.environ.get(name) for name in wanted}
+    for name, value in wanted.items():
+        if not before[name]:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _translated_sources(sources: list[Path], folder: Path, lang: str) -> list[Path]:
