@@ -801,6 +801,7 @@ _TEXT = {
         "slope": "Rank by CTR → rank by LTV-ROAS",
         "rank_ctr": "rank by CTR", "rank_ltv": "rank by LTV-ROAS", "rank": "rank (1 = best)",
         "heatmap": "Retention by monthly acquisition cohort",
+        "cohort": "cohort (month of first purchase)",
         "since": "months since first purchase",
         "missing": "Not computed: {what} (your data has transactions only; pass CUSTOMERS= and "
         "CAMPAIGNS= with each customer's acquisition campaign and the ad costs).",
@@ -832,6 +833,7 @@ _TEXT = {
         "slope": "CTR順位 → LTV-ROAS順位",
         "rank_ctr": "CTRの順位", "rank_ltv": "LTV-ROASの順位", "rank": "順位（1 = 最良）",
         "heatmap": "月次獲得コホート別リテンション",
+        "cohort": "コホート（初回購入月）",
         "since": "初回購入からの月数",
         "missing": "未計算：{what}（取引データのみのため。顧客ごとの獲得キャンペーンと広告費を "
         "CUSTOMERS= と CAMPAIGNS= で渡してください）。",
@@ -1027,6 +1029,7 @@ def executive_summary(
     ax.grid(False)
     ax.set_title(text["heatmap"])
     ax.set_xlabel(text["since"])
+    ax.set_ylabel(text["cohort"])
     fig.tight_layout()
     result.figures.append((text["heatmap"], _png(fig)))
     return result
