@@ -36,6 +36,7 @@ __all__ = [
     "arg_min",
     "get_backend",
     "quiet",
+    "release_backend",
 ]
 
 _BACKEND = None
@@ -69,6 +70,27 @@ def get_backend():
         _apply_limits(con)
         _BACKEND = con
     return _BACKEND
+
+
+def release_backend() -> None:
+    """Close the embedded DuckDB connection and hand freed memory back to the system.
+
+    The next :func:`get_backend` opens a new connection. ``make report`` calls this in its own process
+    once the executive summary is computed, so that the memory that took stays free while the
+    notebooks' kernels run. Tables read through the closed connection can no longer be executed.
+    """
+    global _BACKEND
+    con, _BACKEND = _BACKEND, None
+    if con is not None:
+        with contextlib.suppress(Exception):
+            con.disconnect()
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(Exception):  # glibc only: return freed heap pages to the system
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # Environment variables that cap the embedded DuckDB of this process (``make report`` sets them for its

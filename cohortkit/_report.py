@@ -1037,11 +1037,16 @@ def executive_summary(
 
 def _summary_or_note(data, **kwargs) -> Summary:
     """:func:`executive_summary`, or a summary that says why it could not be computed."""
+    from ._engine import release_backend
+
     try:
         return executive_summary(data, **kwargs)
     except Exception as exc:  # the notebooks report their own failures; the index says this one
         text = _TEXT.get(kwargs.get("lang", "en"), _TEXT["en"])
         return Summary(missing=[text["failed"].format(what=text["glance"], error=f"{type(exc).__name__}: {exc}")])
+    finally:
+        # the summary's per-customer tables and DuckDB's buffers: free while the kernels still run
+        release_backend()
 
 
 def _scrub_summary(facts: Summary, secrets: dict[str, str]) -> Summary:

@@ -94,3 +94,43 @@ def test_funnel_scans_the_events_for_step_names_only_when_a_step_has_no_user(mon
     with pytest.raises(DataError, match=r"^step\(s\) \['buyy'\] never occur in column 'event' \(event_col\); "
                                         r"it has events 'buy', 'cart', 'view'\. Did you mean 'buyy' → 'buy'\?"):
         ck.funnel(log, ["view", "cart", "buyy"])
+
+
+def test_duckdb_limits_come_from_the_environment(monkeypatch):
+    from cohortkit import _engine
+
+    con = ibis.duckdb.connect()
+    monkeypatch.setenv(_engine.MEMORY_LIMIT_ENV, "512MB")
+    monkeypatch.setenv(_engine.THREADS_ENV, "1")
+    _engine._apply_limits(con)
+    limit, threads = con.raw_sql("SELECT current_setting('memory_limit'), current_setting('threads')").fetchone()
+    assert threads == 1 and limit.endswith("MiB") and 400 < float(limit.split()[0]) < 520
+    for name, bad in [(_engine.MEMORY_LIMIT_ENV, "a lot"), (_engine.THREADS_ENV, "0")]:
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(DataError, match=name):
+            _engine._apply_limits(con)
+        monkeypatch.delenv(name)
+
+
+def test_report_sets_duckdb_limits_for_its_kernels_unless_the_user_did(monkeypatch):
+    import os
+
+    from cohortkit import _engine
+    from cohortkit._report import _duckdb_limits
+
+    monkeypatch.delenv(_engine.MEMORY_LIMIT_ENV, raising=False)
+    monkeypatch.setenv(_engine.THREADS_ENV, "3")
+    with _duckdb_limits(jobs=2):
+        assert os.environ[_engine.MEMORY_LIMIT_ENV] == "1GB"
+        assert os.environ[_engine.THREADS_ENV] == "3"  # the user's own
+    assert _engine.MEMORY_LIMIT_ENV not in os.environ and os.environ[_engine.THREADS_ENV] == "3"
+
+
+def test_release_backend_closes_the_connection_and_the_next_call_opens_one():
+    from cohortkit import _engine
+
+    first = get_backend()
+    _engine.release_backend()
+    second = get_backend()
+    assert second is not first
+    assert execute(ibis.memtable({"a": [1, 2]}).count().name("n").as_table())["n"].iloc[0] == 2
