@@ -214,7 +214,6 @@ def translate_notebook(nb, lang: str, stem: str, *, strict: bool = True):
             f"{stem}: {len(missing)} markdown cell(s) have no {lang} translation in "
             f"{catalogue_path(stem, lang)}: {missing}. Run python -m cohortkit.i18n sync --lang {lang} "
             "and fill in the new entries.")
-    out.metadata["language_info_ck"] = lang
     return out
 
 

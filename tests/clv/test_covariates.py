@@ -326,18 +326,7 @@ def test_diagnostics_of_a_covariate_model_sum_its_groups(simulated):
 def test_shape_covariates_recover_a_group_specific_r(tmp_path):
     """Groups that differ in r (and alpha, a): with shape_covariates=True the r coefficient comes back
     within three standard errors, and the file round-trips it."""
-    frames = []
-    for i, (group, r, alpha) in enumerate((("a", 0.4, 12.0), ("b", 1.0, 12.0))):
-        pop = ck.simulate.bgnbd(20_000, r=r, alpha=alpha, a=1.0, b=3.0, T=52.0, seed=20 + i)
-        tx = pop.transactions[pop.transactions["t"] > 0]
-        g = tx.groupby("customer_id")["t"]
-        ids = pop.customers["customer_id"]
-        frames.append(pd.DataFrame({"customer_id": ids.astype(str) + group,
-                                    "frequency": g.size().reindex(ids, fill_value=0).to_numpy(),
-                                    "recency": g.max().reindex(ids, fill_value=0.0).to_numpy(), "T": 52.0,
-                                    "group": group}))
-    summary = pd.concat(frames, ignore_index=True)
-    summary.attrs["time_unit"] = "W"
+    summary = _two_groups({"a": (0.4, 12.0, 3.0), "b": (1.0, 12.0, 3.0)}, n=20_000, seed=20)
     model = CLVModel(spend_model=None).fit(summary, covariates=["group"], shape_covariates=True)
     coef = model.coefficients_.set_index(["process", "covariate"])
     assert set(coef.index.get_level_values("process")) == {"purchase", "dropout_a", "dropout_b", "purchase_shape"}
