@@ -17,6 +17,7 @@ text encodings) live in :mod:`cohortkit.io`; this module only builds and runs ex
 from __future__ import annotations
 
 import contextlib
+import datetime
 import functools
 import warnings
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "exact_sum",
     "decimal_sum",
     "arg_min",
+    "epoch_microseconds",
     "get_backend",
     "quiet",
     "release_backend",
@@ -81,6 +83,10 @@ def release_backend() -> None:
     """
     global _BACKEND
     con, _BACKEND = _BACKEND, None
+    _COMPILED.clear()
+    from . import io
+
+    io.forget_tables()
     if con is not None:
         with contextlib.suppress(Exception):
             con.disconnect()
@@ -135,10 +141,55 @@ def execute(expr: ir.Expr, *, backend_of: ir.Expr | None = None) -> pd.DataFrame
     elif isinstance(expr, ir.Column):
         expr = expr.as_table()
     with quiet():
-        result = backend.execute(expr)
+        if backend.name == "duckdb":
+            result = _duckdb_execute(backend, expr)
+        else:
+            result = backend.execute(expr)
     if not isinstance(result, pd.DataFrame):
         result = pd.DataFrame(result)
     return _microseconds(result)
+
+
+#: Compiled SQL and result schema of expressions over files or database tables, by expression. A
+#: notebook runs the same reductions on the same unchanged file again and again (a re-run cell, a
+#: function called per campaign); compiling the Ibis expression costs ~6 ms of a 0.17 s query on 1M
+#: rows. Expressions holding in-memory tables are not kept (they would keep the DataFrame alive).
+_COMPILED: dict[Any, tuple[str, Any]] = {}
+_COMPILED_MAX = 256
+
+
+def _duckdb_execute(backend, expr: ir.Table) -> pd.DataFrame:
+    """``backend.execute(expr)`` for DuckDB, with the compiled SQL kept for expressions over files.
+
+    The result is converted as Ibis converts it (the same frame, column for column); only the
+    compilation and the pre-execution hooks (registering in-memory tables, which these expressions
+    have none of) are skipped on a repeated expression.
+    """
+    import ibis.expr.operations as ops
+    import pyarrow.types as pat
+    from ibis.backends.duckdb.converter import DuckDBPandasData
+
+    op = expr.op()
+    key = (id(backend), op)
+    hit = _COMPILED.get(key)
+    if hit is None:
+        backend._run_pre_execute_hooks(expr)
+        hit = (backend.compile(expr), expr.schema())
+        if not op.find(ops.InMemoryTable):
+            while len(_COMPILED) >= _COMPILED_MAX:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            _COMPILED[key] = hit
+    sql, schema = hit
+    table = backend.con.sql(sql).to_arrow_table()
+    frame = pd.DataFrame({
+        name: (
+            col.to_pylist()
+            if pat.is_nested(col.type) or pat.is_dictionary(col.type) or col.null_count
+            else col.to_pandas()
+        )
+        for name, col in zip(table.column_names, table.columns)
+    })
+    return expr.__pandas_result__(DuckDBPandasData.convert_table(frame, schema), schema=schema)
 
 
 def _microseconds(frame: pd.DataFrame) -> pd.DataFrame:
@@ -200,6 +251,33 @@ def _duckdb_arg_min(value_type, key_type):
         """DuckDB's arg_min(value, key)."""
 
     return ibis.udf.agg.builtin(arg_min, name="arg_min", signature=((value_type, key_type), value_type))
+
+
+def epoch_microseconds(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole microseconds since 1970-01-01 of a naive timestamp, as int64 (exact on every engine).
+
+    Spelled as a difference from the epoch (``DATE_DIFF('microsecond', ...)``) everywhere but on
+    DuckDB, whose own ``epoch_us`` reads the stored integer (a 1M-event funnel: ~1 % less CPU).
+
+    Examples
+    --------
+    >>> import datetime as dt, ibis
+    >>> t = ibis.memtable({"ts": [dt.datetime(1970, 1, 1, 0, 0, 1, 5)]})
+    >>> int(execute(epoch_microseconds(t.ts).name("us").as_table())["us"].iloc[0])
+    1000005
+    """
+    if backend_name(ts) != "duckdb":
+        epoch = ibis.literal(datetime.datetime(1970, 1, 1), type="timestamp")
+        return ts.delta(epoch, unit="microsecond").cast("int64")
+    return _duckdb_epoch_us()(ts).cast("int64")
+
+
+@functools.lru_cache(maxsize=None)
+def _duckdb_epoch_us():
+    def epoch_us(ts):  # pragma: no cover - a declaration, compiled to SQL
+        """DuckDB's epoch_us(timestamp)."""
+
+    return ibis.udf.scalar.builtin(epoch_us, name="epoch_us", signature=((ibis.dtype("timestamp"),), ibis.dtype("int64")))
 
 
 def exact_sum(value: ir.NumericValue, *, where: ir.BooleanValue | None = None) -> ir.FloatingScalar:

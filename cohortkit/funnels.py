@@ -62,7 +62,6 @@ first ``max_events`` runs into columns; the only join is the 1:1 join of two per
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 from collections.abc import Mapping
 from typing import Any
@@ -73,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 from ._args import parse_duration, renamed
-from ._engine import execute
+from ._engine import epoch_microseconds, execute
 from .io import Column, prepare
 from ._errors import DataError
 
@@ -424,7 +423,6 @@ def _attempts_strict(e: ir.Table, n: int, w: ir.Value, with_group: bool, exclusi
 
 def _step_events(t: ir.Table, steps: list[str], exclude: list[str], with_group: bool) -> ir.Table:
     """``user, us, step[, grp]``: the step events (step index 1..n) and excluded events (step 0)."""
-    epoch = ibis.literal(dt.datetime(1970, 1, 1), type="timestamp")
     pairs = [(t.event == s, i + 1) for i, s in enumerate(steps)] + [(t.event == x, 0) for x in exclude]
     step = ibis.cases(*pairs, else_=_null_int())
     base = t.filter(t.event.isin(steps + exclude) & t.user.notnull() & t.ts.notnull())
@@ -432,7 +430,7 @@ def _step_events(t: ir.Table, steps: list[str], exclude: list[str], with_group: 
     extra = {"grp": base.grp} if with_group else {}
     return base.select(
         user=base.user,
-        us=base.ts.delta(epoch, unit="microsecond").cast("int64"),
+        us=epoch_microseconds(base.ts),
         step=step.cast("int64"),
         **extra,
     )
@@ -741,12 +739,11 @@ def _check_whole(value: Any, argument: str) -> int:
 def _paths_expr(t: ir.Table, steps: list[str], window_us: int, with_group: bool, max_events: int) -> ir.Table:
     """One row per (group, path of at most ``max_events`` elements): users, median time, total."""
     first, last = steps
-    epoch = ibis.literal(dt.datetime(1970, 1, 1), type="timestamp")
     base = t.filter(t.user.notnull() & t.ts.notnull() & t.event.notnull())
     extra = {"grp": base.grp} if with_group else {"grp": ibis.literal(0, type="int64")}
     e = base.select(
         user=base.user,
-        us=base.ts.delta(epoch, unit="microsecond").cast("int64"),
+        us=epoch_microseconds(base.ts),
         event=base.event,
         # ties: the from-step first, the to-step last, other events by name
         key=ibis.cases((base.event == first, 0), (base.event == last, 2), else_=1).cast("int64"),

@@ -134,3 +134,83 @@ def test_release_backend_closes_the_connection_and_the_next_call_opens_one():
     second = get_backend()
     assert second is not first
     assert execute(ibis.memtable({"a": [1, 2]}).count().name("n").as_table())["n"].iloc[0] == 2
+
+
+def test_a_parquet_file_is_checked_once_while_it_is_unchanged_and_again_when_it_changes(tmp_path, monkeypatch):
+    import cohortkit as ck
+
+    path = tmp_path / "tx.parquet"
+    TX.to_parquet(path)
+    seen = _counting_queries(monkeypatch)
+    first = ck.rfm_summary(path, amount_col="amount")
+    n_checks = len(seen)
+    assert n_checks >= 1  # the checking queries of the file ran
+    seen.clear()
+    again = ck.rfm_summary(path, amount_col="amount")
+    assert seen == []  # unchanged file: nothing learnt again (the summary itself runs in clv)
+    pd.testing.assert_frame_equal(first, again)
+    # the file rewritten with a missing id: found by a new check, not answered from the cache
+    import os
+
+    bad = TX.assign(customer_id=[None, "a", "b"])
+    bad.to_parquet(path)
+    os.utime(path, ns=(1, 1))  # even with the same size, a new modification time is a new file
+    with pytest.raises(DataError, match="customer_id"):
+        ck.rfm_summary(path, amount_col="amount")
+    assert len(seen) >= 1
+
+
+def test_execute_compiles_an_expression_over_a_file_once_and_converts_as_ibis_does(tmp_path, monkeypatch):
+    import datetime as dt
+    import decimal
+
+    from cohortkit import _engine
+
+    frame = pd.DataFrame({
+        "i": pd.array([1, None, 3], dtype="Int64"),
+        "f": [1.5, None, 2.0],
+        "s": ["x", None, "z"],
+        "t": pd.to_datetime(["2024-01-01 00:00", None, "2024-03-01 12:00"]),
+        "d": [decimal.Decimal("1.10"), decimal.Decimal("2.25"), None],
+        "lst": [[1, 2], [], None],
+    })
+    path = tmp_path / "odd.parquet"
+    frame.to_parquet(path)
+    backend = get_backend()
+    table = backend.read_parquet(path)
+    expr = table.mutate(day=table.t.date(), n=table.i + 1, when=ibis.literal(dt.datetime(2024, 1, 2)))
+    compiled = []
+    real = backend.compile
+    monkeypatch.setattr(backend, "compile", lambda e, **kw: compiled.append(e) or real(e, **kw))
+    ours = execute(expr)
+    with _engine.quiet():
+        theirs = backend.execute(expr)  # Ibis' own execution (compiles again)
+    pd.testing.assert_frame_equal(ours, _engine._microseconds(theirs))
+    n = len(compiled)
+    pd.testing.assert_frame_equal(execute(expr), ours)
+    assert len(compiled) == n  # the second run reused the compiled SQL
+    # an in-memory table is not kept (the cache would keep its DataFrame alive)
+    mem = ibis.memtable(TX)
+    execute(mem.count().name("n").as_table())
+    assert not any(key[1].find(ibis.expr.operations.InMemoryTable) for key in _engine._COMPILED)
+    _engine.release_backend()
+    assert _engine._COMPILED == {}
+
+
+def test_epoch_microseconds_is_exact_on_duckdb_and_spelled_portably_elsewhere(monkeypatch):
+    import datetime as dt
+
+    from cohortkit._engine import epoch_microseconds
+
+    stamps = [dt.datetime(1970, 1, 1), dt.datetime(2024, 2, 29, 23, 59, 59, 999999), dt.datetime(1960, 5, 1, 0, 0, 0, 1)]
+    t = ibis.memtable({"ts": stamps})
+    got = execute(epoch_microseconds(t.ts).name("us").as_table())["us"].tolist()
+    want = [(s - dt.datetime(1970, 1, 1)) // dt.timedelta(microseconds=1) for s in stamps]
+    assert got == want
+    assert "EPOCH_US(" in ibis.to_sql(epoch_microseconds(t.ts).name("us").as_table(), dialect="duckdb").upper()
+    # on another engine (Spark: tests/test_conformance.py runs the funnels there) a portable difference
+    import cohortkit._engine as engine
+
+    monkeypatch.setattr(engine, "backend_name", lambda expr: "pyspark")
+    sql = ibis.to_sql(epoch_microseconds(t.ts).name("us").as_table(), dialect="bigquery").upper()
+    assert "EPOCH_US" not in sql and "1970" in sql
