@@ -19,6 +19,10 @@ and BG/NBD models", brucehardie.com note 019; the parameterisation of the R pack
   means a higher mean dropout rate ``s / beta_i``); MBG/NBD with the links of BG/NBD. Both by
   :class:`CovariatePurchase`: the base model's likelihood group by group, gradients and Hessian by
   central differences (BG/NBD has its analytic gradient below);
+* the shape of the purchase-rate distribution (``shape_covariates=True`` / ``"auto"`` /
+  ``"pooled"``): ``r_i = r_0 * exp(gamma_shape' z_i)``, BG/NBD with an analytic gradient; with
+  ``"pooled"`` the shape coefficients get the normal prior of :func:`pooling_precision` whose
+  standard deviation ``tau`` has the posterior of :func:`tau_posterior`;
 * spend (Gamma-Gamma): ``v_i = v_0 * exp(gamma_spend' z_i)`` (``p, q`` shared): the expected spend
   per purchase ``p v_i / (q - 1)`` is ``exp(gamma_spend' z_i)`` times the reference's. (CLVTools'
   Gamma-Gamma has no covariates; this is the same log-linear link on the scale of the spend.)
@@ -40,7 +44,8 @@ from ._rows import compress, dot
 
 __all__ = ["Design", "CovariateBetaGeo", "CovariateGammaGamma", "CovariatePurchase", "NumericObjective",
            "covariate_frame", "group_codes", "hessian_se", "value_hessian", "covariate_purchase_model",
-           "shape_test", "penalised_loglik", "SHAPE_TEST_LEVEL"]
+           "shape_test", "penalised_loglik", "SHAPE_TEST_LEVEL", "pooling_precision", "tau_posterior",
+           "TAU_PRIOR_SCALE", "TAU_GRID"]
 
 
 class Design:
@@ -224,27 +229,60 @@ def group_codes(z: np.ndarray):
     return rows, inv
 
 
+def pooling_precision(design: Design) -> np.ndarray:
+    """``P``: the prior ``exp(-gamma' P gamma / (2 tau**2))`` of partial pooling on one process's
+    coefficients (optimiser scale: numeric columns per standard deviation).
+
+    The levels of a categorical column get effects ``delta_l ~ N(0, tau**2)`` around a common value
+    (given flat), so the coded coefficients ``gamma_l = delta_l - delta_ref`` have covariance
+    ``tau**2 (I + 11')``, whose inverse is ``I - 11' / L`` (``L`` levels): the penalty is
+    ``sum_l (delta_l - mean(delta))**2 / (2 tau**2)``, the same whichever level is the reference. A
+    numeric column's coefficient gets ``N(0, tau**2)``.
+
+    Examples
+    --------
+    >>> d = Design.from_frame(pd.DataFrame({"c": ["a", "b", "c"]}), ["c"])
+    >>> (pooling_precision(d) * 3).round(6).tolist()
+    [[2.0, -1.0], [-1.0, 2.0]]
+    """
+    k = len(design.names)
+    out = np.zeros((k, k))
+    i = 0
+    for col in design.columns:
+        if col in design.levels:
+            m = len(design.levels[col]) - 1
+            out[i:i + m, i:i + m] = np.eye(m) - 1.0 / (m + 1)
+            i += m
+        else:
+            out[i, i] = 1.0
+            i += 1
+    return out
+
+
 # ---- BG/NBD with covariates ------------------------------------------------------------------------
 
 
 class CovariateBetaGeo(PurchaseModel):
     """BG/NBD with ``alpha_i = alpha_0 exp(-gamma_trans' z)``, ``a_i = a_0 exp(gamma_a' z)``,
-    ``b_i = b_0 exp(gamma_b' z)``; rows are ``(x, tx, T, group)``, ``zg`` the design row of each group.
+    ``b_i = b_0 exp(gamma_b' z)`` and, with ``shape=True``, ``r_i = r_0 exp(gamma_shape' z)``; rows are
+    ``(x, tx, T, group)``, ``zg`` the design row of each group.
 
-    Natural parameters: ``r, alpha, a, b`` (a customer with z = 0) then the coefficients.
+    Natural parameters: ``r, alpha, a, b`` (a customer with z = 0) then the coefficients. ``pooling``
+    (with ``shape``): the standard deviation ``tau`` of a normal prior on the shape coefficients
+    (:func:`pooling_penalty`), added to the objective; None for none.
     """
 
     name = "bgnbd"
     time_params = frozenset({"alpha"})
     n_base = 4
-    links = (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1))
 
-    def __init__(self, design: Design, zg: np.ndarray):
+    def __init__(self, design: Design, zg: np.ndarray, shape: bool = False, pooling: float | None = None):
         self.design, self.zg = design, np.asarray(zg, float)
         k = len(design.names)
-        self.k = k
-        self.params = ("r", "alpha", "a", "b", *(f"purchase:{n}" for n in design.names),
-                       *(f"dropout_a:{n}" for n in design.names), *(f"dropout_b:{n}" for n in design.names))
+        self.k, self.shape, self.pooling = k, bool(shape), pooling
+        self.links = (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1),
+                      *((("purchase_shape", "r", 1),) if shape else ()))
+        self.params = ("r", "alpha", "a", "b", *(f"{proc}:{n}" for proc, _, _ in self.links for n in design.names))
 
     def scaled_rows(self, rows, scale):
         x, tx, T, g = rows
@@ -255,7 +293,7 @@ class CovariateBetaGeo(PurchaseModel):
         out[:4] = np.exp(out[:4])
         out[1] /= scale
         k = self.k
-        for j in range(3):
+        for j in range(len(self.links)):
             out[4 + j * k: 4 + (j + 1) * k] /= self.design.scale
         return out
 
@@ -265,20 +303,19 @@ class CovariateBetaGeo(PurchaseModel):
         out[1] *= scale
         out[:4] = np.log(out[:4])
         k = self.k
-        for j in range(3):
+        for j in range(len(self.links)):
             out[4 + j * k: 4 + (j + 1) * k] *= self.design.scale
         return out
 
-    @staticmethod
-    def group_params(theta, z):
+    def group_params(self, theta, z):
         """``(G, 4)`` BG/NBD parameters ``r, alpha, a, b`` of design rows ``z`` (raw) at natural ``theta``."""
         z = np.asarray(z, float).reshape(len(z), -1)
         k = z.shape[1]
         r, alpha, a, b = theta[:4]
         gt, ga, gb = theta[4:4 + k], theta[4 + k:4 + 2 * k], theta[4 + 2 * k:4 + 3 * k]
         with np.errstate(over="ignore"):
-            return np.column_stack([np.full(len(z), r), alpha * np.exp(-z @ gt), a * np.exp(z @ ga),
-                                    b * np.exp(z @ gb)])
+            rg = r * np.exp(z @ theta[4 + 3 * k:4 + 4 * k]) if self.shape else np.full(len(z), r)
+            return np.column_stack([rg, alpha * np.exp(-z @ gt), a * np.exp(z @ ga), b * np.exp(z @ gb)])
 
     def loglik(self, params, x, tx, T, g):
         from ._bgnbd import BetaGeo
@@ -286,10 +323,24 @@ class CovariateBetaGeo(PurchaseModel):
         p = self.group_params(params, self.zg)[np.asarray(g, np.intp)]
         return BetaGeo().loglik(p.T, x, tx, T)
 
+    def prior_precision(self):
+        """The precision matrix of the pooling prior on the (scaled) coefficients, times tau**2, over
+        all the optimiser's parameters (zeros but the shape block), or None without pooling."""
+        if not (self.shape and self.pooling is not None):
+            return None
+        d = len(self.params)
+        out = np.zeros((d, d))
+        start = 4 + 3 * self.k
+        out[start:, start:] = pooling_precision(self.design)
+        return out
+
     def gradient_objective(self, rows, w, penalizer):
         x, tx, T, g = rows
         zs = self.zg / self.design.scale
-        return CovariateBetaGeoObjective(x, tx, T, np.asarray(g, np.intp), zs, w, penalizer)
+        prior = self.prior_precision()
+        if prior is not None:
+            prior = prior / float(self.pooling) ** 2 / float(np.sum(w))  # the objective is a mean
+        return CovariateBetaGeoObjective(x, tx, T, np.asarray(g, np.intp), zs, w, penalizer, self.shape, prior)
 
 
 class CovariateBetaGeoObjective(Objective):
@@ -300,8 +351,9 @@ class CovariateBetaGeoObjective(Objective):
     go to the coefficients through the (scaled) design rows ``zs``.
     """
 
-    def __init__(self, x, tx, T, g, zs, w, penalizer):
+    def __init__(self, x, tx, T, g, zs, w, penalizer, shape=False, prior=None):
         self.zs, self.G, self.k = zs, zs.shape[0], zs.shape[1]
+        self.shape, self.prior = bool(shape), prior
         self.penalizer, self.total = float(penalizer), float(np.sum(w))
         self.x, self.g, self.w = np.asarray(x, float), g, np.asarray(w, float)
         pairs, _, self.xgi = compress(x, g)
@@ -321,25 +373,29 @@ class CovariateBetaGeoObjective(Objective):
         k = self.k
         zs = self.zs
         with np.errstate(all="ignore"):
-            r = np.exp(th[0])
+            r = np.exp(th[0] + zs @ th[4 + 3 * k:4 + 4 * k]) if self.shape else np.exp(th[0])
             al = np.exp(th[1] - zs @ th[4:4 + k])
             a = np.exp(th[2] + zs @ th[4 + k:4 + 2 * k])
             b = np.exp(th[3] + zs @ th[4 + 2 * k:4 + 3 * k])
             ux, ug = self.ux, self.uxg
             ap, bp = a[ug], b[ug]
-            a12 = (gammaln(r + ux) - gammaln(r) + r * np.log(al[ug]) + gammaln(ap + bp) + gammaln(bp + ux)
+            rp = r[ug] if self.shape else r
+            a12 = (gammaln(rp + ux) - gammaln(rp) + rp * np.log(al[ug]) + gammaln(ap + bp) + gammaln(bp + ux)
                    - gammaln(bp) - gammaln(ap + bp + ux))
             total = dot(self.Wxg, a12)
             lT = np.log(al[self.uTg] + self.uT)[self.Ti]
             ltx = np.log(al[self.utxg] + self.utx)[self.txi]
-            rx = r + self.x
             gi = self.g
+            rx = (r[gi] if self.shape else r) + self.x
             a3 = -rx * lT
             c4 = np.where(self.pos, np.log(a[gi]) - np.log(b[gi] + self.bx1), -np.inf)
             a4 = c4 - rx * ltx
             tail = np.where(self.pos, np.logaddexp(a3, a4), a3)
             total += dot(self.w, tail)
             pen_v, pen_g = penalty(th, self.penalizer)
+            if self.prior is not None:
+                pth = self.prior @ th
+                pen_v, pen_g = pen_v + 0.5 * float(th @ pth), pen_g + pth
             value = -total / self.total + pen_v
             if not gradient:
                 return value, None
@@ -347,9 +403,14 @@ class CovariateBetaGeoObjective(Objective):
             w = self.w
             wp = w * pi
             # r
-            dr = dot(self.Wxg, digamma(r + ux) - digamma(r) + np.log(al[ug])) - dot(w, (1 - pi) * lT + pi * ltx)
-            # alpha per group (times alpha_g)
             G = self.G
+            if self.shape:  # per group (times r_g)
+                s_r = r * (np.bincount(ug, weights=self.Wxg * (digamma(rp + ux) - digamma(rp) + np.log(al[ug])),
+                                       minlength=G)
+                           - np.bincount(gi, weights=w * ((1 - pi) * lT + pi * ltx), minlength=G))
+            else:
+                dr = dot(self.Wxg, digamma(r + ux) - digamma(r) + np.log(al[ug])) - dot(w, (1 - pi) * lT + pi * ltx)
+            # alpha per group (times alpha_g)
             s_al = np.bincount(ug, weights=self.Wxg, minlength=G) * r
             iT = (1.0 / (al[self.uTg] + self.uT))[self.Ti]
             itx = (1.0 / (al[self.utxg] + self.utx))[self.txi]
@@ -358,7 +419,12 @@ class CovariateBetaGeoObjective(Objective):
             s_a = np.bincount(ug, weights=self.Wxg * d_ab, minlength=G) * a + np.bincount(gi, weights=wp, minlength=G)
             s_b = (np.bincount(ug, weights=self.Wxg * (d_ab + digamma(bp + ux) - digamma(bp)), minlength=G) * b
                    - b * np.bincount(gi, weights=np.where(self.pos, wp / (b[gi] + self.bx1), 0.0), minlength=G))
-            grad = np.concatenate([[dr * r, s_al.sum(), s_a.sum(), s_b.sum()], -zs.T @ s_al, zs.T @ s_a, zs.T @ s_b])
+            if self.shape:
+                grad = np.concatenate([[s_r.sum(), s_al.sum(), s_a.sum(), s_b.sum()], -zs.T @ s_al, zs.T @ s_a,
+                                       zs.T @ s_b, zs.T @ s_r])
+            else:
+                grad = np.concatenate([[dr * r, s_al.sum(), s_a.sum(), s_b.sum()], -zs.T @ s_al, zs.T @ s_a,
+                                       zs.T @ s_b])
             return value, -grad / self.total + pen_g
 
 
@@ -600,17 +666,22 @@ def value_hessian(f, x, h):
 
 #: the covariate links of each purchase model (process, parameter, sign): see the module docstring
 LINKS = {
-    "bgnbd": CovariateBetaGeo.links,
+    "bgnbd": (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1)),
     "mbgnbd": (("purchase", "alpha", -1), ("dropout_a", "a", 1), ("dropout_b", "b", 1)),
     "paretonbd": (("purchase", "alpha", -1), ("dropout", "beta", -1)),
 }
 
 
-def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray, shape: bool = False) -> PurchaseModel:
+def covariate_purchase_model(base: PurchaseModel, design: Design, zg: np.ndarray, shape: bool = False,
+                             pooling: float | None = None) -> PurchaseModel:
     """The covariate version of a registered purchase model (BG/NBD with its analytic gradient);
-    ``shape``: the shape ``r`` of the purchase-rate distribution moves with the covariates too."""
-    if base.name == "bgnbd" and not shape:
-        return CovariateBetaGeo(design, zg)
+    ``shape``: the shape ``r`` of the purchase-rate distribution moves with the covariates too;
+    ``pooling``: the prior standard deviation ``tau`` of the shape coefficients (BG/NBD only)."""
+    if base.name == "bgnbd":
+        return CovariateBetaGeo(design, zg, shape=shape, pooling=pooling if shape else None)
+    if pooling is not None:
+        raise DataError(f"shape_covariates='pooled' is supported with purchase_model='bgnbd' only, not "
+                        f"{base.name!r}; pass True or 'auto'.")
     if base.name not in LINKS:
         raise DataError(f"covariates= is not supported with purchase_model={base.name!r}; use one of "
                         f"{sorted(LINKS)}.")
@@ -661,3 +732,65 @@ def shape_test(shared, shared_fit, shaped, shaped_fit, rows, counts, penalizer, 
             "log_likelihood_shared": ll0, "log_likelihood_shape": ll1,
             "statistic": float(stat), "p_value": p, "shape_converged": converged,
             "chosen": "shape" if (p < level and converged) else "shared"}
+
+
+# ---- partial pooling of r (shape_covariates="pooled") ---------------------------------------------
+
+#: scale of the half-Cauchy prior on tau, the standard deviation of the campaigns' log r around their
+#: mean: 1 lets a level's r be e times another's without surprise and keeps the posterior of tau
+#: proper with two levels (fixed before the shop's coverage was measured; see CLVModel.fit)
+TAU_PRIOR_SCALE = 1.0
+
+
+#: grid of tau over which the posterior is computed (the first cell reaches down to 0)
+TAU_GRID = np.geomspace(1e-3, 10.0, 121)
+
+
+def tau_posterior(gamma, V, P, prior_scale: float = TAU_PRIOR_SCALE, grid=TAU_GRID) -> dict:
+    """Posterior of ``tau``, the prior standard deviation of the shape coefficients, from the fit with
+    ``r`` free by covariates (``shape_covariates="pooled"``).
+
+    ``gamma`` are that fit's shape coefficients and ``V`` their covariance (optimiser scale), ``P``
+    the pooling precision (:func:`pooling_precision`). Near the free fit the likelihood is normal in
+    ``gamma`` (``gamma_hat ~ N(gamma, V)``, the other parameters integrated out) and the prior is
+    ``gamma ~ N(0, tau**2 P^-1)``, so the marginal likelihood of ``tau`` is that of
+    ``gamma_hat ~ N(0, V + tau**2 P^-1)`` (the normal-normal model of a meta-analysis). With a
+    half-Cauchy(0, ``prior_scale``) prior on ``tau``, the posterior on ``grid`` (cells from 0 to the
+    midpoints). ``tau -> 0`` is the shared ``r``, ``tau -> inf`` the free fit.
+
+    Returns a dict: ``grid``, ``weights`` (posterior mass of each cell), ``log_marginal`` (log marginal
+    likelihood on the grid, up to a constant), ``eb`` (the grid value maximising it: empirical Bayes;
+    the first grid value when the maximum is at tau = 0), ``mean``, ``quantile(q)`` (a function).
+
+    Examples
+    --------
+    Shape coefficients far from 0 and well measured give a large tau; the same coefficients measured
+    badly leave tau near 0 (empirical Bayes) but with a wide posterior:
+
+    >>> P = np.eye(2) - 1 / 3
+    >>> sharp = tau_posterior(np.array([1.0, -1.0]), np.eye(2) * 0.01, P)
+    >>> bool(0.5 < sharp["quantile"](0.5) < 2.0), bool(sharp["quantile"](0.1) > 0.4)
+    (True, True)
+    >>> vague = tau_posterior(np.array([0.1, -0.1]), np.eye(2) * 0.25, P)
+    >>> float(vague["eb"]) == float(TAU_GRID[0]), bool(vague["quantile"](0.9) > 0.3)
+    (True, True)
+    """
+    gamma, V, P = np.asarray(gamma, float), np.asarray(V, float), np.asarray(P, float)
+    grid = np.asarray(grid, float)
+    Sp = np.linalg.inv(P)
+    log_ml = np.empty(len(grid))
+    for i, t in enumerate(grid):
+        S = V + t * t * Sp
+        sign, logdet = np.linalg.slogdet(S)
+        log_ml[i] = -0.5 * logdet - 0.5 * float(gamma @ np.linalg.solve(S, gamma)) if sign > 0 else -np.inf
+    edges = np.concatenate([[0.0], (grid[1:] + grid[:-1]) / 2, [grid[-1]]])
+    log_w = log_ml + np.log(np.diff(edges)) - np.log1p((grid / prior_scale) ** 2)
+    w = np.exp(log_w - np.max(log_w))
+    w /= w.sum()
+    cdf = np.cumsum(w)
+
+    def quantile(q):
+        return grid[min(int(np.searchsorted(cdf, q)), len(grid) - 1)]
+
+    return {"grid": grid, "weights": w, "log_marginal": log_ml, "eb": float(grid[int(np.argmax(log_ml))]),
+            "mean": float(w @ grid), "quantile": quantile}

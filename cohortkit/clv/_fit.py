@@ -141,7 +141,7 @@ def fit(model: Model, rows, w, penalizer=0.0, x0=None, hess_inv0=None, engine="n
     objective = _objective(model, srows, w, penalizer, engine)
     start = np.full(len(model.params), model.start) if x0 is None else np.asarray(x0, float)
     tol = model.fit_tol
-    if objective is not None and x0 is None and engine == "numpy":
+    if objective is not None and engine == "numpy":
         warm = _coarse_start(model, srows, w, penalizer, start)
         if warm is not None:
             start, hess_inv0, tol = warm.x, warm.hess_inv, min(tol, _WARM_TOL)
@@ -178,11 +178,11 @@ def _coarse_start(model: Model, srows, w, penalizer, start):
 
     if not isinstance(model, PurchaseModel) or len(w) <= _COARSE_MIN_ROWS:
         return None
-    x, tx, T = srows
+    x, tx, T, *rest = srows  # rest: the covariate group of a covariate model
     grid = float(_COARSE_GRID)
     T_c = np.maximum(np.round(T * grid), 1.0) / grid
     tx_c = np.minimum(np.round(tx * grid) / grid, T_c)
-    rows, _, inverse = compress(x, tx_c, T_c)
+    rows, _, inverse = compress(x, tx_c, T_c, *rest)
     if len(rows) >= len(w) / 2:  # not much coarser: no gain
         return None
     coarse = model.gradient_objective(tuple(rows.T), np.bincount(inverse, weights=w, minlength=len(rows)), penalizer)
