@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 _BACKEND = None
+#: what other modules keep for the connection, dropped when it closes (io's tables of unchanged files)
+ON_RELEASE: list = []
 
 
 
@@ -84,9 +86,8 @@ def release_backend() -> None:
     global _BACKEND
     con, _BACKEND = _BACKEND, None
     _COMPILED.clear()
-    from . import io
-
-    io.forget_tables()
+    for forget in ON_RELEASE:
+        forget()
     if con is not None:
         with contextlib.suppress(Exception):
             con.disconnect()

@@ -65,7 +65,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ._engine import backend_name, execute, get_backend, quiet
+from ._engine import ON_RELEASE, backend_name, execute, get_backend, quiet
 from ._errors import DataError
 
 #: The public surface; the other names without a leading underscore are the package's own API
@@ -1029,6 +1029,9 @@ def forget_tables() -> None:
     """Drop the Parquet tables and check results kept for unchanged files (the connection is closing)."""
     _PARQUET_TABLES.clear()
     _CHECKED.clear()
+
+
+ON_RELEASE.append(forget_tables)
 
 
 def _check_names(cols: list[Column]) -> None:
