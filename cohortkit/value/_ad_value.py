@@ -607,7 +607,7 @@ def _new_customer_table(clv, *, by: str, known: list):
     if missing:
         raise DataError(
             f"clv looks like a new_customer_value table (it has {by!r} and expected_purchases) but has no "
-            f"{', '.join(missing)}; make it with model.new_customer_value(horizon=..., time_unit=..., ci=0.9).")
+            f"{', '.join(missing)}; make it with model.new_customer_value(horizon=..., time_unit=..., ci=0.95).")
     if clv[by].duplicated().any():
         raise DataError(f"clv has several rows for one {by} value; fit the model with {by!r} as its only "
                         "covariate, so that new_customer_value gives one row per campaign.")

@@ -551,6 +551,23 @@ def test_pooled_ranks_the_shop_campaigns_and_covers_them(shop, pooled_models, cu
     assert "purchase_shape" in set(model.coefficients_["process"])
 
 
+@pytest.mark.parametrize("cut", ["2023-02-28", "2023-03-31"])
+def test_issue_19_three_months_in_pooled_95_percent_intervals_cover_every_campaign(shop, pooled_models, cut):
+    """Issue 19's criterion at the package's default level (ci=0.95, as ad_value's, payback's and every rate's
+    intervals on the same report pages): with shape_covariates="pooled" the new-customer value ranks the six
+    campaigns with Spearman 0.943 and each 95 % interval holds the simulator's true two-year value, at both
+    early cuts and at every seed 0-4 (measured; at 90 % February covers 5 of 6 at every seed, see
+    POOLED_COVERED; the shared r at 95 % covers 6, 6, 6, 6, 5 of 6 at March)."""
+    model = pooled_models[cut]
+    for seed in range(5):
+        new = model.new_customer_value(horizon=730, time_unit="D", ci=0.95, seed=seed)
+        truth = shop.truth.campaigns.set_index("campaign").loc[new["campaign"], "expected_value_730d"].to_numpy()
+        assert spearmanr(new["clv"], truth)[0] >= 0.9
+        inside = (new["clv_lower"] <= truth) & (truth <= new["clv_upper"])
+        assert inside.all(), (cut, seed, new.loc[~inside.to_numpy(), "campaign"].tolist())
+        assert np.isfinite(new.select_dtypes("number").to_numpy()).all()
+
+
 def test_pooled_draws_at_the_fitted_tau_are_the_fits_own_laplace_draws_and_survive_save_load(pooled_models, tmp_path):
     """With tau's posterior put all on the fitted tau the mixture is the fit's normal approximation: the same
     draws as from (fit, inverse Hessian / n) by hand. A saved and loaded model gives the same intervals."""
