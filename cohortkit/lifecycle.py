@@ -6,7 +6,8 @@
   resurrected − churned, the quick ratio (new + resurrected) / churned, and the same identity for
   revenue (with expansion and contraction of returning customers).
 * :func:`rfm_segments` — one row per customer: R, F and M quintile scores and the conventional segment
-  name (Champions, Loyal customers, …, Lost) in English and Japanese.
+  name (Champions, Loyal customers, …, Lost) in English and Japanese; :func:`rfm_segment_sizes` the
+  customers and revenue per segment, counted by the engine (one row per segment).
 
 Definitions
 -----------
@@ -58,6 +59,7 @@ __all__ = [
     "lifecycle_table",
     "growth_accounting",
     "rfm_segments",
+    "rfm_segment_sizes",
     "STATES",
     "STATE_NAMES_JA",
     "SEGMENTS",
@@ -458,6 +460,44 @@ def lifecycle_table(
     return long
 
 
+def _rfm_scores(transactions, customer_col, date_col, amount_col, observation_end, *, what: str):
+    """One row per customer (an Ibis expression): recency, purchase days, revenue (exact DECIMAL in
+    ``revenue_exact``, float64 in ``revenue``) and the R, F, M scores; and the observation end."""
+    if amount_col is None:
+        raise DataError(f"{what} needs amount_col= (the M of RFM), e.g. amount_col='amount'.")
+    t = prepare(
+        transactions,
+        [
+            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
+            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
+            Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
+        ],
+        what="transactions",
+    )
+    span = execute(t.aggregate(first=t.date.min(), last=t.date.max())).iloc[0]
+    obs = end_of_observation(observation_end, pd.Timestamp(span["first"]), pd.Timestamp(span["last"]))
+    obs_day = ibis.literal(obs.normalize().date(), type="date")
+    t = t.mutate(day=t.date.date())
+    t = t.filter(t.day <= obs_day)
+    c = t.group_by("customer_id").aggregate(
+        last_day=t.day.max(), purchase_days=t.day.nunique(), revenue_exact=decimal_sum(t.amount)
+    )
+    c = c.mutate(recency_days=obs_day.delta(c.last_day, unit="day").cast("int64"),
+                 revenue=c.revenue_exact.cast("float64"))
+    n = c.count().over(ibis.window())
+
+    def score(worse_first: ibis.Value) -> ibis.Value:
+        below = ibis.rank().over(ibis.window(order_by=worse_first))  # customers strictly worse
+        return ((below * 5) / n).floor().cast("int64") + 1
+
+    c = c.mutate(
+        r_score=score(ibis.desc(c.recency_days)),
+        f_score=score(c.purchase_days),
+        m_score=score(c.revenue),
+    )
+    return c, obs
+
+
 def rfm_segments(
     transactions,
     *,
@@ -541,37 +581,7 @@ def rfm_segments(
     3           d            88              1      111            Lost       離脱顧客
     4           e            59              1      312  About to sleep      休眠予備軍
     """
-    if amount_col is None:
-        raise DataError("rfm_segments needs amount_col= (the M of RFM), e.g. amount_col='amount'.")
-    t = prepare(
-        transactions,
-        [
-            Column("customer_col", customer_col, "customer_id", "id", "the customer id"),
-            Column("date_col", date_col, "date", "timestamp", "the purchase date"),
-            Column("amount_col", amount_col, "amount", "numeric", "the purchase amount"),
-        ],
-        what="transactions",
-    )
-    span = execute(t.aggregate(first=t.date.min(), last=t.date.max())).iloc[0]
-    obs = end_of_observation(observation_end, pd.Timestamp(span["first"]), pd.Timestamp(span["last"]))
-    obs_day = ibis.literal(obs.normalize().date(), type="date")
-    t = t.mutate(day=t.date.date())
-    t = t.filter(t.day <= obs_day)
-    c = t.group_by("customer_id").aggregate(
-        last_day=t.day.max(), purchase_days=t.day.nunique(), revenue=decimal_sum(t.amount).cast("float64")
-    )
-    c = c.mutate(recency_days=obs_day.delta(c.last_day, unit="day").cast("int64"))
-    n = c.count().over(ibis.window())
-
-    def score(worse_first: ibis.Value) -> ibis.Value:
-        below = ibis.rank().over(ibis.window(order_by=worse_first))  # customers strictly worse
-        return ((below * 5) / n).floor().cast("int64") + 1
-
-    c = c.mutate(
-        r_score=score(ibis.desc(c.recency_days)),
-        f_score=score(c.purchase_days),
-        m_score=score(c.revenue),
-    )
+    c, obs = _rfm_scores(transactions, customer_col, date_col, amount_col, observation_end, what="rfm_segments")
     out = execute(c.select("customer_id", "recency_days", "purchase_days", "revenue",
                            "r_score", "f_score", "m_score"))
     out = out.sort_values("customer_id", kind="stable").reset_index(drop=True)
@@ -583,5 +593,72 @@ def rfm_segments(
     names = [_GRID[r, f] for r, f in zip(out["r_score"], out["f_score"])]
     out["segment"] = pd.Categorical(names, categories=list(SEGMENTS), ordered=True)
     out["segment_ja"] = pd.Series([SEGMENT_NAMES_JA[s] for s in names], index=out.index, dtype="str")
+    out.attrs = {"observation_end": obs.normalize()}
+    return out
+
+
+def rfm_segment_sizes(
+    transactions,
+    *,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    observation_end=None,
+) -> pd.DataFrame:
+    """Customers and revenue per RFM segment, counted where the data is (one row per segment).
+
+    The same scores and segments as :func:`rfm_segments` (see its docstring for the rules), but
+    counted and summed by the engine (DuckDB by default): only one row per segment comes back to
+    pandas, so a log of millions of customers needs no per-customer table in memory. Equal to
+    grouping the output of :func:`rfm_segments` by ``segment``.
+
+    Parameters
+    ----------
+    transactions : DataFrame, path or ibis.Table
+        The purchase log, one row per transaction.
+    customer_col, date_col, amount_col : str
+        Columns holding the customer id, the purchase timestamp and the amount.
+    observation_end : date-like, optional
+        The last observed day (inclusive). Default: the day of the last purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment that has customers, best first (:data:`SEGMENTS` order): ``segment``
+        (ordered categorical), ``segment_ja``, ``customers`` (int64) and ``revenue`` (their total
+        amount, summed exactly, float64). ``attrs`` records ``observation_end``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tx = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "b", "c", "c", "d", "e"],
+    ...     "date": pd.to_datetime(["2024-01-02", "2024-02-10", "2024-03-30", "2024-03-29",
+    ...                             "2024-01-05", "2024-01-20", "2024-01-03", "2024-02-01"]),
+    ...     "amount": [50.0, 40.0, 60.0, 20.0, 30.0, 30.0, 5.0, 10.0],
+    ... })
+    >>> rfm_segment_sizes(tx, observation_end="2024-03-31")
+              segment segment_ja  customers  revenue
+    0       Champions     チャンピオン          1    150.0
+    1       Promising       有望顧客          1     20.0
+    2  About to sleep      休眠予備軍          1     10.0
+    3         At risk    離脱リスク顧客          1     60.0
+    4            Lost       離脱顧客          1      5.0
+    """
+    c, obs = _rfm_scores(transactions, customer_col, date_col, amount_col, observation_end,
+                         what="rfm_segment_sizes")
+    code = ibis.cases(*[((c.r_score == r) & (c.f_score == f), SEGMENTS.index(name))
+                        for (r, f), name in sorted(_GRID.items())])
+    c = c.mutate(code=code)
+    sizes = execute(c.group_by("code").aggregate(customers=c.count(),
+                                                 revenue=c.revenue_exact.sum().cast("float64")))
+    sizes = sizes.sort_values("code", ignore_index=True)
+    codes = sizes["code"].to_numpy(dtype="int64")
+    out = pd.DataFrame({
+        "segment": pd.Categorical.from_codes(codes, categories=list(SEGMENTS), ordered=True),
+        "segment_ja": pd.Series([SEGMENT_NAMES_JA[SEGMENTS[k]] for k in codes], dtype="str"),
+        "customers": sizes["customers"].to_numpy(dtype="int64"),
+        "revenue": sizes["revenue"].to_numpy(dtype="float64"),
+    })
     out.attrs = {"observation_end": obs.normalize()}
     return out

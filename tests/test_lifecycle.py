@@ -349,6 +349,31 @@ def test_rfm_segments_do_not_depend_on_row_order():
     pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
 
 
+@pytest.mark.parametrize("data", ["shop", "cdnow"])
+def test_rfm_segment_sizes_equal_the_per_customer_segments_grouped(data):
+    tx = ck.datasets.load_shop().transactions if data == "shop" else ck.datasets.load_cdnow(sample=True)
+    s = ck.rfm_segments(tx, amount_col="amount")
+    sizes = ck.lifecycle.rfm_segment_sizes(tx, amount_col="amount")
+    ref = s.groupby("segment", observed=True).agg(customers=("customer_id", "size"), revenue=("revenue", "sum"))
+    assert sizes["segment"].astype(str).tolist() == [str(k) for k in ref.index]  # best first, only non-empty
+    assert list(sizes["segment"].cat.categories) == list(SEGMENTS) and sizes["segment"].cat.ordered
+    assert sizes["segment_ja"].tolist() == [SEGMENT_NAMES_JA[k] for k in sizes["segment"].astype(str)]
+    assert sizes["customers"].tolist() == ref["customers"].tolist()
+    assert sizes["customers"].dtype == "int64" and sizes["revenue"].dtype == "float64"
+    np.testing.assert_allclose(sizes["revenue"], ref["revenue"], rtol=1e-12)
+    assert sizes.attrs["observation_end"] == s.attrs["observation_end"]
+
+
+def test_rfm_segment_sizes_observation_end_and_bad_input():
+    tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
+                       "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-01-15"]),
+                       "amount": [1.0, 50.0, 2.0]})
+    sizes = ck.lifecycle.rfm_segment_sizes(tx, amount_col="amount", observation_end="2024-01-31")
+    assert sizes["customers"].sum() == 2 and sizes["revenue"].sum() == 3.0
+    with pytest.raises(DataError, match="amount_col"):
+        ck.lifecycle.rfm_segment_sizes(tx, amount_col=None)
+
+
 def test_rfm_segments_observation_end_ignores_later_purchases():
     tx = pd.DataFrame({"customer_id": ["a", "a", "b"],
                        "date": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-01-15"]),
