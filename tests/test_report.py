@@ -105,3 +105,12 @@ def test_build_report_leaves_the_working_folder_as_it_was(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     index = report.build_report(Path("notebooks"), Path("reports"), work=Path("work"), summary=False)
     assert os.getcwd() == str(tmp_path) and index == tmp_path / "reports" / "index.html"
+
+
+def test_the_summary_computed_in_a_child_process_equals_the_one_computed_here():
+    # make report computes the executive summary in a child process that exits once it has sent it
+    from cohortkit._report import _summary_in_child, _summary_or_note
+
+    child, here = _summary_in_child(None, lang="ja"), _summary_or_note(None, lang="ja")
+    assert child.numbers == here.numbers and child.tiles == here.tiles and child.missing == here.missing == []
+    assert [png for _, png in child.figures] == [png for _, png in here.figures]
