@@ -12,7 +12,7 @@ customers). It is written once, as Parquet, to ``--work`` (default ``/tmp/cohort
 The report is built with the command ``make report DATA=<file>`` runs (``python -m cohortkit._report
 --notebooks notebooks --jobs 2 --data <file>``), with ``--out`` and ``--work`` in the work folder so
 the repository's ``reports/`` is left alone. Peak memory is the largest sum of the resident set sizes
-(RSS) of the report process and every process it started (the two Jupyter kernels), sampled every
+(RSS) of the report process and every process it started (the two Jupyter kernels and the summary process), sampled every
 0.2 s with psutil; summing RSS counts shared library pages once per process, so it is an upper bound.
 Targets: < 5 minutes and < 6 GB on a 2-core machine.
 
@@ -80,8 +80,30 @@ def write_input(path: Path, n_rows: int, seed: int = 7) -> Path:
     return path
 
 
-def _tree_rss(proc, per_process: dict | None = None) -> int:
-    """The summed RSS of ``proc`` and its descendants; ``per_process`` keeps each one's largest RSS."""
+_LABELS: dict[int, str] = {}
+
+
+def _label(p) -> str:
+    """``kernel PID`` for a Jupyter kernel, ``summary PID`` for the report's summary process."""
+    import psutil
+
+    if p.pid in _LABELS:
+        return _LABELS[p.pid]
+    try:
+        command = " ".join(p.cmdline())
+    except psutil.Error:
+        command = ""
+    # a kernel's first sample may come before it runs ipykernel: its label is fixed once it is known
+    kind = "kernel" if "ipykernel" in command else "summary" if "multiprocessing" in command else "process"
+    if kind != "process":
+        _LABELS[p.pid] = f"{kind} {p.pid}"
+    return f"{kind} {p.pid}"
+
+
+def _tree_rss(proc, per_process: dict | None = None, now: float | None = None,
+              traces: dict | None = None) -> int:
+    """The summed RSS of ``proc`` and its descendants; ``per_process`` keeps each one's largest RSS and
+    ``traces`` each one's samples (``{label: {"created": epoch seconds, "samples": [(t, rss), ...]}}``)."""
     import psutil
 
     total = 0
@@ -95,9 +117,17 @@ def _tree_rss(proc, per_process: dict | None = None) -> int:
         except psutil.Error:
             continue
         total += rss
+        label = "report" if p.pid == proc.pid else _label(p)
         if per_process is not None:
-            label = "report" if p.pid == proc.pid else f"kernel {p.pid}"
             per_process[label] = max(per_process.get(label, 0), rss)
+        if traces is not None and now is not None:
+            if label not in traces:
+                try:
+                    created = p.create_time()
+                except psutil.Error:
+                    created = None
+                traces[label] = {"created": created, "samples": []}
+            traces[label]["samples"].append((now, rss))
     return total
 
 
@@ -141,7 +171,7 @@ def run_report(data: Path, work: Path, jobs: int = 2, notebooks: Path = ROOT / "
     timings = executed / "timings.json"
     if timings.exists():
         timings.unlink()  # the report orders notebooks by the last run's times: start from none
-    peak, samples, per_process = 0, [], {}
+    peak, samples, per_process, traces = 0, [], {}, {}
     started_at = time.time()
     start = time.perf_counter()
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -150,17 +180,28 @@ def run_report(data: Path, work: Path, jobs: int = 2, notebooks: Path = ROOT / "
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
     reader.start()
     while proc.poll() is None:
-        rss = _tree_rss(ps, per_process)
+        rss = _tree_rss(ps, per_process, now=round(time.time(), 1), traces=traces)
         peak = max(peak, rss)
         samples.append((round(time.perf_counter() - start, 1), rss))
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     reader.join(timeout=5)
+    for label in [k for k in traces if k.startswith("process ")]:  # sampled before its label was known
+        final = _LABELS.get(int(label.split()[1]))
+        if final:
+            early = traces.pop(label)
+            if final in traces:
+                traces[final]["samples"] = sorted(early["samples"] + traces[final]["samples"])
+                traces[final]["created"] = early["created"] or traces[final]["created"]
+            else:
+                traces[final] = early
+            per_process[final] = max(per_process.get(final, 0), per_process.pop(label, 0))
     # two notebooks print at a time, so one line may hold the end of one message and another message
     per_notebook = {name: float(secs) for name, secs in re.findall(r"executed (\S+\.ipynb) in ([\d.]+) s", "".join(lines))}
     return {"seconds": seconds, "peak_gb": peak / 1e9, "started_at": started_at, "returncode": proc.returncode, "per_notebook": per_notebook,
             "output": "".join(lines)[-4000:], "samples": samples,
-            "peak_gb_by_process": {k: v / 1e9 for k, v in sorted(per_process.items(), key=lambda kv: -kv[1])}}
+            "peak_gb_by_process": {k: v / 1e9 for k, v in sorted(per_process.items(), key=lambda kv: -kv[1])},
+            "traces": traces}
 
 
 def section(n_rows: int, data: Path, result: dict, executed: Path | None = None) -> str:
@@ -196,6 +237,13 @@ def section(n_rows: int, data: Path, result: dict, executed: Path | None = None)
         lines += ["The slowest cells (papermill's duration of each cell):\n",
                   "| notebook | cell | seconds | first line |", "|---|---|---|---|",
                   *[f"| {nb} | {cid} | {secs:.1f} | `{first}` |" for nb, cid, secs, first in cells], ""]
+    kernels = kernel_peaks(executed, result) if executed is not None else []
+    if kernels:
+        lines += ["Each process's largest RSS and the cell it was running then (a notebook's kernel is the one "
+                  "started when the notebook started; the summary process computes the index's executive summary):\n",
+                  "| process | largest RSS (GB) | at (s from start) | cell running then | first line |",
+                  "|---|---|---|---|---|",
+                  *[f"| {name} | {gb:.2f} | {at:.0f} | {cid} | `{first}` |" for name, gb, at, cid, first in kernels], ""]
     heavy = memory_by_cell(executed, result) if executed is not None else []
     if heavy:
         lines += ["The cells running when the process tree's RSS was largest (two notebooks run at a time, so "
@@ -228,6 +276,70 @@ def memory_by_cell(executed: Path, result: dict, top: int = 8) -> list[tuple[str
                 first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
                 cells.append((path.stem, cell.get("id", "?"), max(during) / 1e9, first.strip()[:70].replace("|", "\\|")))
     return sorted(cells, key=lambda c: -c[2])[:top]
+
+
+def _cell_spans(path: Path) -> list[tuple[float, float, str, str]]:
+    """(start, end, cell id, first line) of each executed code cell of a notebook, in epoch seconds."""
+    import datetime as _dt
+
+    import nbformat
+
+    def epoch(text: str) -> float:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    spans = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.get("metadata", {}).get("papermill", {})
+        if cell.cell_type == "code" and meta.get("start_time") and meta.get("end_time"):
+            first = next((line for line in cell.source.splitlines() if line.strip() and not line.startswith("#")), "")
+            spans.append((epoch(meta["start_time"]), epoch(meta["end_time"]), cell.get("id", "?"),
+                          first.strip()[:60].replace("|", "\\|")))
+    return spans
+
+
+def kernel_peaks(executed: Path, result: dict) -> list[tuple[str, float, float, str, str]]:
+    """Per process: (name, largest RSS in GB, seconds from the start, cell id then, its first line).
+
+    A kernel belongs to the notebook whose papermill start and end times are closest to the kernel's
+    creation and last sample (matched one to one, closest pairs first)."""
+    import datetime as _dt
+
+    import nbformat
+
+    traces = result.get("traces") or {}
+    if not traces:
+        return []
+
+    def epoch(text: str) -> float:
+        return _dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    spans = {}
+    for path in sorted(executed.glob("[0-9][0-9]-*.ipynb")):
+        meta = nbformat.read(path, as_version=4).metadata.get("papermill", {})
+        if meta.get("start_time") and meta.get("end_time"):
+            spans[path] = (epoch(meta["start_time"]), epoch(meta["end_time"]))
+    pairs = sorted(
+        (abs(spans[path][0] - trace["created"]) + abs(spans[path][1] - trace["samples"][-1][0]), label, path)
+        for label, trace in traces.items() if label.startswith("kernel") and trace.get("created") and trace["samples"]
+        for path in spans)
+    owner: dict[str, Path] = {}
+    for score, label, path in pairs:
+        if label not in owner and path not in owner.values() and score < 60:
+            owner[label] = path
+    rows = []
+    for label, trace in traces.items():
+        if not trace["samples"]:
+            continue
+        at, rss = max(trace["samples"], key=lambda s: s[1])
+        name, cid, first = label, "", ""
+        if label in owner:
+            name = f"{owner[label].stem} ({label})"
+            for begin, end, cell_id, line in _cell_spans(owner[label]):
+                if begin <= at <= end + 0.5:
+                    cid, first = cell_id, line
+                    break
+        rows.append((name, rss / 1e9, at - result.get("started_at", at), cid, first))
+    return sorted((r for r in rows if r[1] >= 0.1), key=lambda r: -r[1])
 
 
 def notebook_seconds(executed: Path, known: dict) -> dict:
