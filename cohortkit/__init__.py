@@ -44,6 +44,7 @@ _LAZY: dict[str, str] = {
     "lifecycle_table": "lifecycle",
     "growth_accounting": "lifecycle",
     "rfm_segments": "lifecycle",
+    "rfm_segment_sizes": "lifecycle",
     # customer lifetime value
     "rfm_summary": "clv",
     "calibration_holdout": "clv",
