@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._args import check_ci, parse_duration, renamed
-from ._engine import decimal_sum, execute
+from ._engine import decimal_sum, execute, year_and_month
 from .io import Column, check_same_ids, date_text, observation_end, prepare, prepare_with_range
 from ._errors import DataError
 
@@ -141,8 +141,7 @@ def period_index(date: ibis.Value, period: str) -> ibis.Value:
             return days.cast("int64")
         # 1970-01-01 was a Thursday: +3 makes weeks start on Monday (ISO); floor for pre-1970 dates.
         return ((days + 3) / 7).floor().cast("int64")
-    year = date.year().cast("int64")
-    month = date.month().cast("int64")
+    year, month = year_and_month(date)
     if period == "M":
         return year * 12 + month - 1
     return year * 4 + ((month - 1) / 3).floor().cast("int64")
