@@ -120,7 +120,8 @@ def scorecard(model: CLVModel, table: pd.DataFrame, *, by: str | None = None) ->
 
 def backtest(transactions, *, customers=None, cuts, by: str | None = None, customer_col: str = "customer_id",
              date_col: str = "date", amount_col: str | None = "amount", observation_end=None,
-             time_unit: str = "W", horizon: int = 52, penalizer: float = 0.0) -> pd.DataFrame:
+             time_unit: str = "W", horizon: int = 52, penalizer: float = 0.0,
+             shape_covariates: bool | str = False) -> pd.DataFrame:
     """Fit at several cut dates and score each fit on what happened after it.
 
     For every cut (a duration from the first purchase of the data, e.g. ``"4W"``), the customers
@@ -142,6 +143,9 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
         End of every holdout (default: the last purchase).
     time_unit, horizon, penalizer
         The model's unit, the horizon of the new-customer value, the penalty of the fit.
+    shape_covariates : bool or {"auto", "pooled"}, default False
+        Passed to :meth:`CLVModel.fit` with ``by`` as the covariate: ``"pooled"`` gives each group its
+        own shape ``r``, partially pooled (see there). Ignored without ``by``.
 
     Returns
     -------
@@ -187,7 +191,8 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = CLVModel("bgnbd", spend_model=spend, penalizer=penalizer).fit(
-                table, time_unit=time_unit, covariates=None if covariates is None else [by])
+                table, time_unit=time_unit, covariates=None if covariates is None else [by],
+                **({} if covariates is None else {"shape_covariates": shape_covariates}))
         card = scorecard(model, table, by=by)
         if spend is not None:
             new = model.new_customer_value(horizon=horizon, time_unit=time_unit)

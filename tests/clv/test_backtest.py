@@ -100,3 +100,21 @@ def test_the_ranking_plot_reads_back_the_ranks(shop_backtest):
         assert line.get_ydata().tolist() == expected
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2W", "8W", "26W"]
     assert ax.get_ylim() == (6.5, 0.5)  # rank 1 at the top
+
+
+def test_backtest_passes_shape_covariates_to_each_fit(shop):
+    # the 13-week cut with partially pooled shapes values each campaign as the same fit made by hand
+    bt = backtest(shop.transactions, customers=shop.customers, by="campaign", cuts=["13W"],
+                  penalizer=0.0003, horizon=104, shape_covariates="pooled")
+    shared = backtest(shop.transactions, customers=shop.customers, by="campaign", cuts=["13W"],
+                      penalizer=0.0003, horizon=104)
+    end = bt["calibration_end"].iloc[0]
+    cal = ck.calibration_holdout(shop.transactions, calibration_end=end, amount_col="amount", time_unit="W")
+    model = CLVModel("bgnbd", spend_model="gamma_gamma", penalizer=0.0003).fit(
+        cal, covariates=shop.customers[["customer_id", "campaign"]], shape_covariates="pooled")
+    assert model.shape_selection_["chosen"] == "pooled"
+    by_hand = model.new_customer_value(horizon=104, time_unit="W").set_index("campaign")["clv"]
+    groups = bt[bt["campaign"] != "all"].set_index("campaign")["new_customer_value"]
+    np.testing.assert_allclose(groups.to_numpy(), by_hand.loc[groups.index].to_numpy(), rtol=1e-6)
+    other = shared[shared["campaign"] != "all"].set_index("campaign")["new_customer_value"]
+    assert np.abs(groups / other.loc[groups.index] - 1).max() > 0.01  # pooling moved the values
