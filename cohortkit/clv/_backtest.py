@@ -188,11 +188,13 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
         if covariates is not None:
             table = table.merge(covariates, on="customer_id", how="left")
         spend = "gamma_gamma" if amount_col is not None else None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             model = CLVModel("bgnbd", spend_model=spend, penalizer=penalizer).fit(
                 table, time_unit=time_unit, covariates=None if covariates is None else [by],
                 **({} if covariates is None else {"shape_covariates": shape_covariates}))
+        for warning in caught:  # said, with the cut it is about
+            warnings.warn(f"backtest, cut {cut}: {warning.message}", warning.category, stacklevel=2)
         card = scorecard(model, table, by=by)
         if spend is not None:
             new = model.new_customer_value(horizon=horizon, time_unit=time_unit)

@@ -118,3 +118,21 @@ def test_backtest_passes_shape_covariates_to_each_fit(shop):
     np.testing.assert_allclose(groups.to_numpy(), by_hand.loc[groups.index].to_numpy(), rtol=1e-6)
     other = shared[shared["campaign"] != "all"].set_index("campaign")["new_customer_value"]
     assert np.abs(groups / other.loc[groups.index] - 1).max() > 0.01  # pooling moved the values
+
+
+def test_a_fit_warning_is_said_with_its_cut(cdnow_sample, monkeypatch):
+    import warnings
+
+    import cohortkit.clv._backtest as module
+
+    class Warns(CLVModel):
+        def fit(self, summary, **kwargs):
+            warnings.warn("the fit is not identified", UserWarning)
+            return super().fit(summary, **kwargs)
+
+    monkeypatch.setattr(module, "CLVModel", Warns)
+    with pytest.warns(UserWarning) as record:
+        bt = backtest(cdnow_sample, cuts=["13W", "26W"], observation_end="1998-06-30")
+    said = [str(w.message) for w in record if "not identified" in str(w.message)]
+    assert said == ["backtest, cut 13W: the fit is not identified", "backtest, cut 26W: the fit is not identified"]
+    assert len(bt) == 2
