@@ -186,12 +186,18 @@ def _first_and_repeat_days(transactions, customer_col, date_col, observation_end
 
 
 def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: float | None = None,
-                   step: float = 1.0) -> pd.DataFrame:
+                   step: float = 1.0, covariates=None) -> pd.DataFrame:
     """P(alive) on a grid of frequency x recency for customers of age ``T`` (long form).
 
     Recency runs from 0 to ``T`` in steps of ``step`` (model time units), frequency from 0 to
     ``max_frequency`` (default: the largest training frequency, at most 30). Returns columns
     ``frequency, recency, p_alive``; rows with frequency 0 use recency 0's value (recency is 0 then).
+
+    For a model fitted with covariates, one grid per covariate profile, the profile's columns first:
+    ``covariates`` is a DataFrame (or a dict of lists) with one row per profile and the covariate
+    columns the model was fitted with; default: every distinct covariate row of the training
+    customers (e.g. each campaign). Select one profile's rows to plot it with
+    :func:`cohortkit.plot.plot_p_alive_matrix`.
 
     Examples
     --------
@@ -204,7 +210,7 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     >>> list(grid.columns), bool(grid["p_alive"].between(0, 1).all())
     (['frequency', 'recency', 'p_alive'], True)
     """
-    pp = _fitted(model)
+    pp = _fitted(model, covariates_ok=True)
     if T is None:
         T = float(model._rows[:, 2].max())
     if max_frequency is None:
@@ -213,5 +219,20 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     rec = np.arange(0.0, float(T) + 1e-9, float(step))
     f, r = np.meshgrid(np.arange(max_frequency + 1, dtype=float), rec, indexing="ij")
     r_eff = np.where(f == 0, 0.0, r)
-    p = model._purchase.p_alive(pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
-    return pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})
+    design = getattr(model, "_design", None)
+    if design is None:
+        if covariates is not None:
+            raise DataError("this model was fitted without covariates; call p_alive_matrix() without them.")
+        p = model._purchase.p_alive(pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
+        return pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})
+    profiles = model._profiles if covariates is None else pd.DataFrame(covariates).reset_index(drop=True)
+    zg = design.matrix(profiles)
+    profiles = profiles[design.columns].reset_index(drop=True)
+    frames = []
+    for j, params in enumerate(model._purchase_table(pp, zg)):
+        p = model._pmodel().p_alive(params, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
+        grid = pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})
+        for col in reversed(design.columns):
+            grid.insert(0, col, profiles.loc[j, col])
+        frames.append(grid)
+    return pd.concat(frames, ignore_index=True)

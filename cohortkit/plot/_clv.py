@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import DataError
+
 __all__ = [
     "plot_period_transactions",
     "plot_calibration_holdout",
@@ -126,6 +128,12 @@ def plot_p_alive_matrix(table, *, ax=None, **kwargs):
     """
     import seaborn as sns
 
+    extra = [c for c in table.columns if c not in ("frequency", "recency", "p_alive")]
+    if extra and len(table[extra].drop_duplicates()) > 1:
+        first = table[extra].iloc[0].to_dict()
+        raise DataError(
+            f"table holds several covariate profiles (columns {extra}); plot one at a time, e.g. "
+            f"table[table[{extra[0]!r}] == {first[extra[0]]!r}].")
     ax = _axes(ax)
     wide = table.pivot(index="recency", columns="frequency", values="p_alive").sort_index(ascending=False)
     kwargs.setdefault("cmap", "viridis")
@@ -152,7 +160,6 @@ def backtest_ranks(table, *, ax=None, **kwargs):
     >>> ax.lines[0].get_ydata().tolist(), [t.get_text() for t in ax.get_xticklabels()]
     ([2.0, 1.0], ['4W', '13W'])
     """
-    from .._errors import DataError
     from ..style import campaign_palette
 
     by = table.attrs.get("by") or next((c for c in table.columns if c not in _BACKTEST_COLUMNS), None)

@@ -172,8 +172,32 @@ def test_fit_and_predict_refuse_what_they_cannot_use(simulated):
         CLVModel().fit(summary, covariates=["campaign"])
     with pytest.raises(DataError, match="level"):
         model.new_customer_value({"group": ["z"]}, horizon=52, time_unit="W")
-    with pytest.raises(DataError, match="does not support models fitted with covariates"):
-        ck.clv.p_alive_matrix(model)
+    with pytest.raises(DataError, match="level"):
+        ck.clv.p_alive_matrix(model, covariates={"group": ["z"]})
+
+
+def test_p_alive_matrix_of_a_covariate_model_is_each_profiles_p_alive(simulated):
+    summary, model = simulated
+    grid = ck.clv.p_alive_matrix(model, max_frequency=4, T=20.0, step=5.0)
+    groups = sorted(summary["group"].unique())
+    assert list(grid.columns) == ["group", "frequency", "recency", "p_alive"]
+    assert sorted(grid["group"].unique()) == groups and len(grid) == len(groups) * 5 * 5
+    # the same points as customers of age 20 in each group, through the model's per-customer P(alive)
+    points = pd.DataFrame({"customer_id": [f"x{i}" for i in range(len(grid))], "frequency": grid["frequency"],
+                           "recency": np.where(grid["frequency"] == 0, 0.0, grid["recency"]), "T": 20.0,
+                           "group": grid["group"]})
+    points.attrs["time_unit"] = "W"
+    np.testing.assert_allclose(grid["p_alive"].to_numpy(), model.p_alive(points).to_numpy(), rtol=1e-12)
+    assert grid.groupby("group")["p_alive"].mean().nunique() == len(groups)  # the groups differ
+    one = ck.clv.p_alive_matrix(model, max_frequency=4, T=20.0, step=5.0, covariates={"group": [groups[1]]})
+    np.testing.assert_array_equal(one["p_alive"].to_numpy(), grid.loc[grid["group"] == groups[1], "p_alive"].to_numpy())
+    ax = ck.plot.plot_p_alive_matrix(one)
+    assert ax.collections[0].get_array().size == 25
+    with pytest.raises(DataError, match="several covariate profiles"):
+        ck.plot.plot_p_alive_matrix(grid)
+    plain = CLVModel(spend_model=None).fit(summary.drop(columns="group"))
+    with pytest.raises(DataError, match="without covariates"):
+        ck.clv.p_alive_matrix(plain, covariates={"group": [groups[0]]})
 
 
 def test_predictions_for_a_new_summary_read_the_covariate_columns(simulated):
