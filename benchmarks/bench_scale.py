@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import statistics
 import subprocess
 import sys
 import time
@@ -193,9 +194,13 @@ def _summary(runs: list[dict]) -> dict:
         "warm": min(warm),
         "cpu": min(warm_cpu),
         "cold": min(r["times"][0] for r in ok),
-        "peak_mb": max(r["peak_mb"] for r in ok),
+        # the median process: one process's peak moves by 10-20 % from run to run at 1M rows (the SQL
+        # peer's own RFM peak: 331-384 MB in three runs), so the largest of three is mostly that noise
+        "peak_mb": statistics.median(r["peak_mb"] for r in ok),
+        "peak_mb_max": max(r["peak_mb"] for r in ok),
         # what the calls added to the set-up process (imports and connection excluded)
-        "work_mb": max(r["peak_mb"] - r.get("base_mb", 0.0) for r in ok),
+        "work_mb": statistics.median(r["peak_mb"] - r.get("base_mb", 0.0) for r in ok),
+        "work_mb_max": max(r["peak_mb"] - r.get("base_mb", 0.0) for r in ok),
         "rows": ok[0]["rows"],
         "processes": len(ok),
         "calls": sum(len(r["times"]) for r in ok),
@@ -254,8 +259,9 @@ def report(results: dict, quick: bool, plot_name: str = "scaling.png") -> str:
             "Each implementation reads the same Parquet file inside the timed call. *best* is the best "
             "warm call (a call after the first in its process), *first call* the best first call of a "
             "fresh process; cohortkit and DuckDB SQL ran in interleaved processes (cohortkit, SQL, "
-            "cohortkit, ...), pandas and lifetimes once per size. Peak RSS is each process's own "
-            "high-water mark (the largest of its processes); *call's MB* is that peak minus the process's "
+            "cohortkit, ...), pandas and lifetimes once per size. Peak RSS is a process's own "
+            "high-water mark, the median over the implementation's processes (*max peak MB*: the largest); "
+            "*call's MB* is that peak minus the process's "
             "RSS once set up (imports and connection made), i.e. the memory the calls themselves took. *best CPU s* is the user + system time of "
             "the process's threads during its best warm call: on a shared machine it moves far less "
             "with other processes' load than wall time does. `÷ SQL` is this implementation's time "
@@ -273,7 +279,7 @@ def report(results: dict, quick: bool, plot_name: str = "scaling.png") -> str:
             for impl, r in res.items():
                 rows.append({
                     "rows": f"{n:,}", "implementation": impl, "best s": r["warm"], "first call s": r["cold"],
-                    "best CPU s": r["cpu"], "peak RSS MB": r["peak_mb"],
+                    "best CPU s": r["cpu"], "peak RSS MB": r["peak_mb"], "max peak MB": r.get("peak_mb_max", float("nan")),
                     "÷ SQL (best)": _ratio(r["warm"], sql.get("warm")),
                     "÷ SQL (CPU)": _ratio(r["cpu"], sql.get("cpu")),
                     "÷ SQL (first call)": _ratio(r["cold"], sql.get("cold")),
@@ -284,7 +290,7 @@ def report(results: dict, quick: bool, plot_name: str = "scaling.png") -> str:
                 })
         text += [f"### {title}\n",
                  markdown_table(rows, ["rows", "implementation", "best s", "first call s", "best CPU s",
-                                       "peak RSS MB", "÷ SQL (best)", "÷ SQL (first call)", "÷ SQL (CPU)",
+                                       "peak RSS MB", "max peak MB", "÷ SQL (best)", "÷ SQL (first call)", "÷ SQL (CPU)",
                                        "RSS ÷ SQL", "call's MB", "call's MB ÷ SQL", "result"]), ""]
     text += ["### Targets\n", targets_table(results), ""]
     text.append(_row_group_note(sizes))
@@ -305,9 +311,11 @@ def _row_group_note(sizes) -> str:
     listed = ", ".join(f"{n:,} rows: {g}" for n, g in groups.items())
     return ("Row groups of the transaction files (pyarrow writes up to 1,048,576 rows per group; DuckDB "
             f"scans a row group on one thread): {listed}. A file with one row group is read, and grouped "
-            "in the same pipeline, on one core; the cohort SQL peer reads its file twice (it computes the "
-            "last complete month in the query), so DuckDB materialises the scan and groups on both cores, "
-            "which cohortkit's query (the month from the file's cached check) does not.\n")
+            "in the same pipeline, on one core. The cohort SQL peer reads its file twice (it computes the "
+            "last complete month in the query), so DuckDB materialises the scan and groups on both cores; "
+            "cohortkit's `cohort_table` (and `lifecycle_table`) does the same on purpose for a file with "
+            "fewer row groups than threads (`cohortkit.io.spread`). `rfm_summary` and `funnel` do not: "
+            "measured with it at 1M rows, their time moved little and their memory rose.\n")
 
 
 def target_rows(results: dict) -> list[dict]:
@@ -320,8 +328,12 @@ def target_rows(results: dict) -> list[dict]:
                          "met": _met(vals.values(), lambda v: v <= TARGET_SQL)})
         vals = {n: _ratio(results[n][task]["cohortkit"]["peak_mb"], results[n][task]["DuckDB SQL"]["peak_mb"])
                 for n in sizes}
-        rows.append({"target": f"{name} peak RSS ÷ SQL ≤ {TARGET_MEMORY}", **{f"{n:,}": v for n, v in vals.items()},
-                     "met": _met(vals.values(), lambda v: v <= TARGET_MEMORY)})
+        rows.append({"target": f"{name} peak RSS ÷ SQL ≤ {TARGET_MEMORY} (median process)",
+                     **{f"{n:,}": v for n, v in vals.items()}, "met": _met(vals.values(), lambda v: v <= TARGET_MEMORY)})
+        vals = {n: _ratio(results[n][task]["cohortkit"].get("peak_mb_max", float("nan")),
+                          results[n][task]["DuckDB SQL"].get("peak_mb_max", float("nan"))) for n in sizes}
+        rows.append({"target": f"{name} peak RSS ÷ SQL ≤ {TARGET_MEMORY} (largest process of each)",
+                     **{f"{n:,}": v for n, v in vals.items()}, "met": _met(vals.values(), lambda v: v <= TARGET_MEMORY)})
         vals = {n: _ratio(results[n][task]["cohortkit"].get("work_mb", float("nan")),
                           results[n][task]["DuckDB SQL"].get("work_mb", float("nan"))) for n in sizes}
         rows.append({"target": f"{name} memory the call adds ÷ SQL's ≤ {TARGET_MEMORY} (imports excluded)",

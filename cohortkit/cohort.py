@@ -274,6 +274,7 @@ def cohort_table(
             *log_by,
         ],
         what="transactions",
+        spread=True,  # its first grouping is the heavy part: every thread on a one-row-group file
     )
     groups = _customer_groups(customers, customer_by)
     if groups is not None:

@@ -278,7 +278,58 @@ def _parquet_table(con, text: str, matches: list[str], tz: str | None) -> ir.Tab
         while len(_PARQUET_TABLES) >= _PARQUET_TABLES_MAX:
             _PARQUET_TABLES.pop(next(iter(_PARQUET_TABLES)))
         _PARQUET_TABLES[key] = (con, table)
+        if _few_row_groups(con, matches):
+            _FEW_ROW_GROUPS[key] = table
     return table
+
+
+#: Parquet tables (kept in :data:`_PARQUET_TABLES`) whose files hold fewer row groups than DuckDB
+#: has threads, and at most this many rows. DuckDB scans one row group on one thread, and the work
+#: pipelined on the scan (the first grouping of a reduction) with it: a pandas- or pyarrow-written
+#: file of up to 1,048,576 rows is one row group, so its reductions ran on one core. :func:`spread`
+#: has such a file read once into an intermediate result that every thread then works on (a monthly
+#: cohort table of 1M rows in one row group: 0.175 -> 0.143 s on 2 cores, measured in SQL). The cap
+#: bounds the memory the intermediate takes (the selected columns of these rows).
+_FEW_ROW_GROUPS: dict[tuple, ir.Table] = {}
+_SPREAD_MAX_ROWS = 4_194_304
+
+
+def _few_row_groups(con, matches: list[str]) -> bool:
+    """Whether the Parquet files hold fewer row groups than the connection has threads (and few rows)."""
+    try:
+        threads = int(con.raw_sql("SELECT current_setting('threads')").fetchall()[0][0])
+    except Exception:
+        return False
+    if threads < 2 or not 0 < len(matches) < threads:
+        return False
+    import pyarrow.parquet as pq
+
+    groups = rows = 0
+    for path in matches:
+        try:
+            meta = pq.read_metadata(path)
+        except Exception:  # not readable by pyarrow: DuckDB reads it as it is
+            return False
+        groups, rows = groups + meta.num_row_groups, rows + meta.num_rows
+    return 0 < groups < threads and rows <= _SPREAD_MAX_ROWS
+
+
+def _spread_if(wanted: bool, table: ir.Table, source: ir.Table) -> ir.Table:
+    return spread(table, source) if wanted else table
+
+
+def spread(table: ir.Table, source: ir.Table) -> ir.Table:
+    """``table`` (a selection of ``source``'s columns), read once into an intermediate that every thread works on.
+
+    Only for a Parquet ``source`` with fewer row groups than threads (see :data:`_FEW_ROW_GROUPS`);
+    any other table is returned as it is. The rows are the same: ``table`` cross-joined with its own
+    one-row count, the count dropped. Referencing ``table`` twice makes Ibis write it as a common
+    table expression, which DuckDB materialises once instead of streaming it through one thread.
+    """
+    if not any(t is source for t in _FEW_ROW_GROUPS.values()):
+        return table
+    rows = table.aggregate(__spread_rows=table.count())
+    return table.cross_join(rows).drop("__spread_rows")
 
 
 def _known_time_types(con, table: ir.Table) -> ir.Table:
@@ -905,6 +956,7 @@ def prepare(
     *,
     what: str = "data",
     check_empty: bool = True,
+    spread: bool = False,
 ) -> ir.Table:
     """Resolve, validate and rename column arguments; return an Ibis table of just those columns.
 
@@ -925,6 +977,10 @@ def prepare(
         The argument's name for messages (``"transactions"``).
     check_empty : bool
         Raise when the table has no rows.
+    spread : bool
+        For a reduction whose first grouping is the heavy part (a cohort table): a Parquet input with
+        fewer row groups than threads is read once into an intermediate every thread works on (see
+        :func:`spread`). Costs the memory of the selected columns; off by default.
 
     Returns
     -------
@@ -944,11 +1000,11 @@ def prepare(
     0            7 2024-01-02     5.0
     1            8 2024-02-03     7.5
     """
-    return _prepare(data, columns, what=what, check_empty=check_empty)[0]
+    return _prepare(data, columns, what=what, check_empty=check_empty, spread=spread)[0]
 
 
 def prepare_with_range(
-    data: Any, columns: Iterable[Column], *, what: str = "data", column: str = "date"
+    data: Any, columns: Iterable[Column], *, what: str = "data", column: str = "date", spread: bool = False
 ) -> tuple[ir.Table, pd.Timestamp, pd.Timestamp, int]:
     """:func:`prepare`, plus the first and last value of the timestamp column ``column`` (its ``as_``)
     and how many of its values are missing (0 unless its :class:`Column` allows missing values).
@@ -965,12 +1021,13 @@ def prepare_with_range(
     >>> first, last, missing
     (Timestamp('2024-01-02 00:00:00'), Timestamp('2024-02-03 00:00:00'), 0)
     """
-    table, row = _prepare(data, columns, what=what, check_empty=True, range_of=column)
+    table, row = _prepare(data, columns, what=what, check_empty=True, range_of=column, spread=spread)
     return table, pd.Timestamp(row["__first"]), pd.Timestamp(row["__last"]), int(row["__missing"] or 0)
 
 
 def _prepare(
-    data: Any, columns: Iterable[Column], *, what: str, check_empty: bool, range_of: str | None = None
+    data: Any, columns: Iterable[Column], *, what: str, check_empty: bool, range_of: str | None = None,
+    spread: bool = False,
 ) -> tuple[ir.Table, pd.Series | None]:
     cols = [c for c in columns if c.name is not None]
     _check_names(cols)
@@ -993,7 +1050,7 @@ def _prepare(
     row = None
     key = _checked_key(data, table, cols, check_empty, range_of)
     if key is not None and key in _CHECKED:
-        return table.select(**selected), _CHECKED[key]
+        return _spread_if(spread, table.select(**selected), table), _CHECKED[key]
     if check_empty or checks.stats or checks.scans:
         row = checks.run(table, two_queries=_is_parquet_path(data))
         if check_empty and int(row["__n"]) == 0:
@@ -1007,7 +1064,7 @@ def _prepare(
         while len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.pop(next(iter(_CHECKED)))
         _CHECKED[key] = row
-    return table.select(**selected), row
+    return _spread_if(spread, table.select(**selected), table), row
 
 
 #: Results of the checking queries of Parquet files that passed them, by (table, columns, options).
@@ -1028,6 +1085,7 @@ def _checked_key(data: Any, table: ir.Table, cols: list[Column], check_empty: bo
 def forget_tables() -> None:
     """Drop the Parquet tables and check results kept for unchanged files (the connection is closing)."""
     _PARQUET_TABLES.clear()
+    _FEW_ROW_GROUPS.clear()
     _CHECKED.clear()
 
 

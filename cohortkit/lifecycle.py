@@ -148,7 +148,7 @@ def _prepared(transactions, customer_col, date_col, amount_col, by):
                 "(e.g. to 'group') and pass the new name."
             )
         cols.append(Column("by", by, "by", "any", "the customer attribute to group by"))
-    return prepare(transactions, cols, what="transactions")
+    return prepare(transactions, cols, what="transactions", spread=True)  # as cohort_table
 
 
 def _period_flows(transactions, customer_col, date_col, amount_col, time_unit, by, obs_value):

@@ -214,3 +214,46 @@ def test_epoch_microseconds_is_exact_on_duckdb_and_spelled_portably_elsewhere(mo
     monkeypatch.setattr(engine, "backend_name", lambda expr: "pyspark")
     sql = ibis.to_sql(epoch_microseconds(t.ts).name("us").as_table(), dialect="bigquery").upper()
     assert "EPOCH_US" not in sql and "1970" in sql
+
+
+def test_a_parquet_file_with_fewer_row_groups_than_threads_is_spread_over_every_thread(tmp_path, monkeypatch):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import cohortkit as ck
+    from cohortkit import _engine, io
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    tx = pd.DataFrame({"customer_id": rng.integers(0, 400, n).astype(str),
+                       "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
+                       "amount": rng.gamma(2.0, 10.0, n).round(2)})
+    one, many = tmp_path / "one.parquet", tmp_path / "many.parquet"
+    pq.write_table(pa.Table.from_pandas(tx), one)  # one row group
+    pq.write_table(pa.Table.from_pandas(tx), many, row_group_size=500)  # ten
+    assert [pq.ParquetFile(p).metadata.num_row_groups for p in (one, many)] == [1, 10]
+    threads = int(get_backend().raw_sql("SELECT current_setting('threads')").fetchall()[0][0])
+    calls = {
+        "rfm": lambda p: ck.rfm_summary(p, amount_col="amount", time_unit="W"),
+        "cohort": lambda p: ck.cohort_table(p, amount_col="amount", time_unit="M"),
+        "lifecycle": lambda p: ck.lifecycle_table(p, amount_col="amount", time_unit="M"),
+    }
+    def spread_sql(call, path):
+        _engine._COMPILED.clear()
+        result = call(str(path))
+        return result, any("__spread_rows" in s for s, _ in _engine._COMPILED.values())
+
+    for name, call in calls.items():
+        (spread, spread_used), (plain, plain_used) = spread_sql(call, one), spread_sql(call, many)
+        # the same frame from the one-row-group file (read once into a shared intermediate) and the other
+        pd.testing.assert_frame_equal(spread, plain, check_exact=True, obj=name)
+        wanted = name != "rfm"  # only where the first grouping is the heavy part (memory for speed)
+        assert (spread_used, plain_used) == (wanted and threads >= 2, False), name
+    # with one thread, or above the row cap, the file is scanned as it is
+    io.forget_tables()
+    monkeypatch.setattr(io, "_SPREAD_MAX_ROWS", n - 1)
+    _engine._COMPILED.clear()
+    capped = calls["cohort"](str(one))
+    assert not any("__spread_rows" in s for s, _ in _engine._COMPILED.values())
+    pd.testing.assert_frame_equal(capped, calls["cohort"](str(many)), check_exact=True)
