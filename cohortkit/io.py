@@ -276,21 +276,24 @@ def _parquet_table(con, text: str, matches: list[str], tz: str | None) -> ir.Tab
     table = _parquet_zones(table, matches, tz)
     if stamps is not None:
         while len(_PARQUET_TABLES) >= _PARQUET_TABLES_MAX:
-            _PARQUET_TABLES.pop(next(iter(_PARQUET_TABLES)))
+            gone = next(iter(_PARQUET_TABLES))
+            for kept in (_PARQUET_TABLES, _PARQUET_FILES, _FEW_ROW_GROUPS):
+                kept.pop(gone, None)
         _PARQUET_TABLES[key] = (con, table)
-        if _few_row_groups(con, matches):
-            _FEW_ROW_GROUPS[key] = table
+        _PARQUET_FILES[key] = (table, matches)
     return table
 
 
-#: Parquet tables (kept in :data:`_PARQUET_TABLES`) whose files hold fewer row groups than DuckDB
-#: has threads, and at most this many rows. DuckDB scans one row group on one thread, and the work
-#: pipelined on the scan (the first grouping of a reduction) with it: a pandas- or pyarrow-written
-#: file of up to 1,048,576 rows is one row group, so its reductions ran on one core. :func:`spread`
-#: has such a file read once into an intermediate result that every thread then works on (a monthly
-#: cohort table of 1M rows in one row group: 0.175 -> 0.143 s on 2 cores, measured in SQL). The cap
-#: bounds the memory the intermediate takes (the selected columns of these rows).
-_FEW_ROW_GROUPS: dict[tuple, ir.Table] = {}
+#: The files behind each table of :data:`_PARQUET_TABLES` (same keys), and whether they hold fewer
+#: row groups than DuckDB has threads and at most ``_SPREAD_MAX_ROWS`` rows (learnt when a function
+#: first asks, by table). DuckDB scans one row group on one thread, and the work pipelined on the scan
+#: (the first grouping of a reduction) with it: a pandas- or pyarrow-written file of up to 1,048,576
+#: rows is one row group, so its reductions ran on one core. :func:`spread` has such a file read once
+#: into an intermediate result that every thread then works on (a monthly cohort table of 1M rows in
+#: one row group: 0.175 -> 0.143 s on 2 cores, measured in SQL). The cap bounds the memory the
+#: intermediate takes (the selected columns of these rows).
+_PARQUET_FILES: dict[tuple, tuple[ir.Table, list[str]]] = {}
+_FEW_ROW_GROUPS: dict[tuple, bool] = {}
 _SPREAD_MAX_ROWS = 4_194_304
 
 
@@ -298,20 +301,15 @@ def _few_row_groups(con, matches: list[str]) -> bool:
     """Whether the Parquet files hold fewer row groups than the connection has threads (and few rows)."""
     try:
         threads = int(con.raw_sql("SELECT current_setting('threads')").fetchall()[0][0])
-    except Exception:
-        return False
-    if threads < 2 or not 0 < len(matches) < threads:
-        return False
-    import pyarrow.parquet as pq
-
-    groups = rows = 0
-    for path in matches:
-        try:
-            meta = pq.read_metadata(path)
-        except Exception:  # not readable by pyarrow: DuckDB reads it as it is
+        if threads < 2 or not 0 < len(matches) < threads:
             return False
-        groups, rows = groups + meta.num_row_groups, rows + meta.num_rows
-    return 0 < groups < threads and rows <= _SPREAD_MAX_ROWS
+        files = ", ".join("'" + m.replace("'", "''") + "'" for m in matches)
+        rows, groups = con.raw_sql(
+            f"SELECT SUM(num_rows), SUM(num_row_groups) FROM parquet_file_metadata([{files}])"
+        ).fetchall()[0]
+    except Exception:  # metadata not readable: DuckDB scans the files as they are
+        return False
+    return 0 < int(groups or 0) < threads and int(rows or 0) <= _SPREAD_MAX_ROWS
 
 
 def _spread_if(wanted: bool, table: ir.Table, source: ir.Table) -> ir.Table:
@@ -326,7 +324,12 @@ def spread(table: ir.Table, source: ir.Table) -> ir.Table:
     one-row count, the count dropped. Referencing ``table`` twice makes Ibis write it as a common
     table expression, which DuckDB materialises once instead of streaming it through one thread.
     """
-    if not any(t is source for t in _FEW_ROW_GROUPS.values()):
+    key = next((k for k, (t, _) in _PARQUET_FILES.items() if t is source), None)
+    if key is None:
+        return table
+    if key not in _FEW_ROW_GROUPS:
+        _FEW_ROW_GROUPS[key] = _few_row_groups(_PARQUET_TABLES[key][0], _PARQUET_FILES[key][1])
+    if not _FEW_ROW_GROUPS[key]:
         return table
     rows = table.aggregate(__spread_rows=table.count())
     return table.cross_join(rows).drop("__spread_rows")
@@ -1085,6 +1088,7 @@ def _checked_key(data: Any, table: ir.Table, cols: list[Column], check_empty: bo
 def forget_tables() -> None:
     """Drop the Parquet tables and check results kept for unchanged files (the connection is closing)."""
     _PARQUET_TABLES.clear()
+    _PARQUET_FILES.clear()
     _FEW_ROW_GROUPS.clear()
     _CHECKED.clear()
 
