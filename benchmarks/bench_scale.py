@@ -314,7 +314,7 @@ def _row_group_note(sizes) -> str:
             "in the same pipeline, on one core. The cohort SQL peer reads its file twice (it computes the "
             "last complete month in the query), so DuckDB materialises the scan and groups on both cores; "
             "cohortkit's `cohort_table` (and `lifecycle_table`) does the same on purpose for a file with "
-            "fewer row groups than threads (`cohortkit.io.spread`). `rfm_summary` and `funnel` do not: "
+            "fewer row groups than threads (`cohortkit.io._spread`). `rfm_summary` and `funnel` do not: "
             "measured with it at 1M rows, their time moved little and their memory rose.\n")
 
 

@@ -257,7 +257,7 @@ def _read_path(path: str | Path, *, encoding: str | None, tz: str | None) -> ir.
 #: Parquet paths already read: (connection, table) by path, time zone and the files' sizes and
 #: modification times. A view over the files costs a CREATE VIEW and a DESCRIBE (and, for aware
 #: timestamps, a read of the file's schema) per call otherwise; a changed or added file is a new key.
-_PARQUET_TABLES: dict[tuple, tuple[Any, ir.Table]] = {}
+_PARQUET_TABLES: dict[tuple, tuple[Any, ir.Table, list[str]]] = {}
 _PARQUET_TABLES_MAX = 64
 
 
@@ -277,22 +277,24 @@ def _parquet_table(con, text: str, matches: list[str], tz: str | None) -> ir.Tab
     if stamps is not None:
         while len(_PARQUET_TABLES) >= _PARQUET_TABLES_MAX:
             gone = next(iter(_PARQUET_TABLES))
-            for kept in (_PARQUET_TABLES, _PARQUET_FILES, _FEW_ROW_GROUPS):
-                kept.pop(gone, None)
-        _PARQUET_TABLES[key] = (con, table)
-        _PARQUET_FILES[key] = (table, matches)
+            _PARQUET_TABLES.pop(gone)
+            _FEW_ROW_GROUPS.pop(gone, None)
+        _PARQUET_TABLES[key] = (con, table, matches)
     return table
 
 
-#: The files behind each table of :data:`_PARQUET_TABLES` (same keys), and whether they hold fewer
-#: row groups than DuckDB has threads and at most ``_SPREAD_MAX_ROWS`` rows (learnt when a function
-#: first asks, by table). DuckDB scans one row group on one thread, and the work pipelined on the scan
+def _kept_key(table: ir.Table) -> tuple | None:
+    """The key of ``table`` in :data:`_PARQUET_TABLES` (a Parquet path's table kept while unchanged), or None."""
+    return next((k for k, (_, t, _) in _PARQUET_TABLES.items() if t is table), None)
+
+
+#: Whether the files behind a table of :data:`_PARQUET_TABLES` (same keys) hold fewer row groups
+#: than DuckDB has threads and at most ``_SPREAD_MAX_ROWS`` rows (learnt when a function first asks). DuckDB scans one row group on one thread, and the work pipelined on the scan
 #: (the first grouping of a reduction) with it: a pandas- or pyarrow-written file of up to 1,048,576
-#: rows is one row group, so its reductions ran on one core. :func:`spread` has such a file read once
+#: rows is one row group, so its reductions ran on one core. :func:`_spread` has such a file read once
 #: into an intermediate result that every thread then works on (a monthly cohort table of 1M rows in
 #: one row group: 0.175 -> 0.143 s on 2 cores, measured in SQL). The cap bounds the memory the
 #: intermediate takes (the selected columns of these rows).
-_PARQUET_FILES: dict[tuple, tuple[ir.Table, list[str]]] = {}
 _FEW_ROW_GROUPS: dict[tuple, bool] = {}
 _SPREAD_MAX_ROWS = 4_194_304
 
@@ -312,11 +314,7 @@ def _few_row_groups(con, matches: list[str]) -> bool:
     return 0 < int(groups or 0) < threads and int(rows or 0) <= _SPREAD_MAX_ROWS
 
 
-def _spread_if(wanted: bool, table: ir.Table, source: ir.Table) -> ir.Table:
-    return spread(table, source) if wanted else table
-
-
-def spread(table: ir.Table, source: ir.Table) -> ir.Table:
+def _spread(table: ir.Table, source: ir.Table) -> ir.Table:
     """``table`` (a selection of ``source``'s columns), read once into an intermediate that every thread works on.
 
     Only for a Parquet ``source`` with fewer row groups than threads (see :data:`_FEW_ROW_GROUPS`);
@@ -324,11 +322,12 @@ def spread(table: ir.Table, source: ir.Table) -> ir.Table:
     one-row count, the count dropped. Referencing ``table`` twice makes Ibis write it as a common
     table expression, which DuckDB materialises once instead of streaming it through one thread.
     """
-    key = next((k for k, (t, _) in _PARQUET_FILES.items() if t is source), None)
+    key = _kept_key(source)
     if key is None:
         return table
     if key not in _FEW_ROW_GROUPS:
-        _FEW_ROW_GROUPS[key] = _few_row_groups(_PARQUET_TABLES[key][0], _PARQUET_FILES[key][1])
+        con, _, matches = _PARQUET_TABLES[key]
+        _FEW_ROW_GROUPS[key] = _few_row_groups(con, matches)
     if not _FEW_ROW_GROUPS[key]:
         return table
     rows = table.aggregate(__spread_rows=table.count())
@@ -983,7 +982,7 @@ def prepare(
     spread : bool
         For a reduction whose first grouping is the heavy part (a cohort table): a Parquet input with
         fewer row groups than threads is read once into an intermediate every thread works on (see
-        :func:`spread`). Costs the memory of the selected columns; off by default.
+        :func:`_spread`). Costs the memory of the selected columns; off by default.
 
     Returns
     -------
@@ -1051,9 +1050,12 @@ def _prepare(
         bucket["__first"], bucket["__last"] = value.min(), value.max()
         bucket["__missing"] = table.count() - value.count()
     row = None
+    out = table.select(**selected)
+    if spread:
+        out = _spread(out, table)
     key = _checked_key(data, table, cols, check_empty, range_of)
     if key is not None and key in _CHECKED:
-        return _spread_if(spread, table.select(**selected), table), _CHECKED[key]
+        return out, _CHECKED[key]
     if check_empty or checks.stats or checks.scans:
         row = checks.run(table, two_queries=_is_parquet_path(data))
         if check_empty and int(row["__n"]) == 0:
@@ -1067,7 +1069,7 @@ def _prepare(
         while len(_CHECKED) >= _CHECKED_MAX:
             _CHECKED.pop(next(iter(_CHECKED)))
         _CHECKED[key] = row
-    return _spread_if(spread, table.select(**selected), table), row
+    return out, row
 
 
 #: Results of the checking queries of Parquet files that passed them, by (table, columns, options).
@@ -1080,7 +1082,7 @@ _CHECKED_MAX = 128
 
 
 def _checked_key(data: Any, table: ir.Table, cols: list[Column], check_empty: bool, range_of: str | None):
-    if not _is_parquet_path(data) or not any(t is table for _, t in _PARQUET_TABLES.values()):
+    if not _is_parquet_path(data) or _kept_key(table) is None:
         return None
     return (table.op(), tuple(cols), check_empty, range_of)
 
@@ -1088,7 +1090,6 @@ def _checked_key(data: Any, table: ir.Table, cols: list[Column], check_empty: bo
 def forget_tables() -> None:
     """Drop the Parquet tables and check results kept for unchanged files (the connection is closing)."""
     _PARQUET_TABLES.clear()
-    _PARQUET_FILES.clear()
     _FEW_ROW_GROUPS.clear()
     _CHECKED.clear()
 

@@ -192,7 +192,7 @@ def backtest(transactions, *, customers=None, cuts, by: str | None = None, custo
             warnings.simplefilter("always")
             model = CLVModel("bgnbd", spend_model=spend, penalizer=penalizer).fit(
                 table, time_unit=time_unit, covariates=None if covariates is None else [by],
-                **({} if covariates is None else {"shape_covariates": shape_covariates}))
+                shape_covariates=False if covariates is None else shape_covariates)
         for warning in caught:  # said, with the cut it is about
             warnings.warn(f"backtest, cut {cut}: {warning.message}", warning.category, stacklevel=2)
         card = scorecard(model, table, by=by)

@@ -220,19 +220,20 @@ def p_alive_matrix(model: CLVModel, *, max_frequency: int | None = None, T: floa
     f, r = np.meshgrid(np.arange(max_frequency + 1, dtype=float), rec, indexing="ij")
     r_eff = np.where(f == 0, 0.0, r)
     design = getattr(model, "_design", None)
-    if design is None:
+    if design is None:  # one grid, no profile columns (as new_customer_value's single row)
         if covariates is not None:
             raise DataError("this model was fitted without covariates; call p_alive_matrix() without them.")
-        p = model._purchase.p_alive(pp, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
-        return pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})
-    profiles = model._profiles if covariates is None else pd.DataFrame(covariates).reset_index(drop=True)
-    zg = design.matrix(profiles)
-    profiles = profiles[design.columns].reset_index(drop=True)
+        columns, profiles, zg = [], pd.DataFrame(index=[0]), np.zeros((1, 0))
+    else:
+        columns = design.columns
+        profiles = model._profiles if covariates is None else pd.DataFrame(covariates).reset_index(drop=True)
+        zg = design.matrix(profiles)
+        profiles = profiles[columns].reset_index(drop=True)
     frames = []
     for j, params in enumerate(model._purchase_table(pp, zg)):
         p = model._pmodel().p_alive(params, f.ravel(), r_eff.ravel(), np.full(f.size, float(T)))
         grid = pd.DataFrame({"frequency": f.ravel().astype(int), "recency": r.ravel(), "p_alive": p})
-        for col in reversed(design.columns):
+        for col in reversed(columns):
             grid.insert(0, col, profiles.loc[j, col])
         frames.append(grid)
     return pd.concat(frames, ignore_index=True)
